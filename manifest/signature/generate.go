@@ -1,0 +1,3 @@
+package signature
+
+//go:generate go run ./internal/genvectors -o testdata/vectors.json
