@@ -126,7 +126,10 @@ func region(code string) (Region, error) {
 	ci, ok := cat.regionIdx[code[:4]+"00"]
 	if !ok {
 		if !hasCities(code[:2]) {
-			return bad(Unknown, "the cities of "+province.Name+" are not catalogued; use the province code "+province.Code)
+			// Only Guangdong's divisions are catalogued; a well-formed code
+			// of another province (a cross-province receiver) is accepted
+			// and named by its province.
+			return Region{Code: code, Name: province.Name, NameEN: province.NameEN, Level: level}, nil
 		}
 		return bad(Unknown, "unknown city "+code[:4]+" of "+province.Name)
 	}

@@ -51,7 +51,8 @@ func TestLookupRegion(t *testing.T) {
 		{"440199", true, "广州市", "Guangzhou", catalog.DistrictLevel, "440000", "440100"}, // unlisted, named by its city
 		{"441202", true, "肇庆市", "Zhaoqing", catalog.DistrictLevel, "440000", "441200"},
 		{"441901", false, "", "", "", "", ""},
-		{"110101", false, "", "", "", "", ""},
+		{"110101", true, "北京市", "Beijing", catalog.DistrictLevel, "110000", "110100"}, // other provinces: named by the province
+		{"430100", true, "湖南省", "Hunan", catalog.CityLevel, "430000", "430100"},
 		{"449900", false, "", "", "", "", ""},
 		{"", false, "", "", "", "", ""},
 	}
@@ -95,8 +96,8 @@ func TestValidRegion(t *testing.T) {
 		{"990000", catalog.Unknown, `region "990000": unknown province 99`},
 		{"449900", catalog.Unknown, `region "449900": unknown city 4499 of 广东省`},
 		{"441000", catalog.Unknown, `region "441000": unknown city 4410 of 广东省`},
-		{"110101", catalog.Unknown, `region "110101": the cities of 北京市 are not catalogued; use the province code 110000`},
-		{"430100", catalog.Unknown, `region "430100": the cities of 湖南省 are not catalogued; use the province code 430000`},
+		{"110101", "", ""},
+		{"430100", "", ""},
 		{"441901", catalog.Unknown, `region "441901": 东莞市 has no county-level divisions; use 441900`},
 		{"442001", catalog.Unknown, `region "442001": 中山市 has no county-level divisions; use 442000`},
 	}
