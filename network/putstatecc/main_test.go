@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+)
+
+// fakeStub implements the three stub methods the chaincode uses; any other
+// call panics through the nil embedded interface.
+type fakeStub struct {
+	shim.ChaincodeStubInterface
+	fn    string
+	args  []string
+	state map[string][]byte
+}
+
+func (f *fakeStub) GetFunctionAndParameters() (string, []string) { return f.fn, f.args }
+func (f *fakeStub) GetState(k string) ([]byte, error)            { return f.state[k], nil }
+func (f *fakeStub) PutState(k string, v []byte) error            { f.state[k] = v; return nil }
+
+func TestInvoke(t *testing.T) {
+	state := map[string][]byte{"a": []byte("1")}
+	tests := []struct {
+		name        string
+		fn          string
+		args        []string
+		wantStatus  int32
+		wantPayload string
+		wantMsg     string
+	}{
+		{"put", "Put", []string{"b", "2"}, shim.OK, "", ""},
+		{"get", "Get", []string{"a"}, shim.OK, "1", ""},
+		{"get missing", "Get", []string{"zz"}, shim.ERROR, "", "[not_found]"},
+		{"put without value", "Put", []string{"b"}, shim.ERROR, "", "[invalid]"},
+		{"get empty key", "Get", []string{""}, shim.ERROR, "", "[invalid]"},
+		{"unknown", "Delete", []string{"a"}, shim.ERROR, "", "[invalid]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := store{}.Invoke(&fakeStub{fn: tt.fn, args: tt.args, state: state})
+			if r.Status != tt.wantStatus || string(r.Payload) != tt.wantPayload || !strings.HasPrefix(r.Message, tt.wantMsg) {
+				t.Errorf("Invoke(%s %v) = status %d payload %q message %q, want %d %q %q…",
+					tt.fn, tt.args, r.Status, r.Payload, r.Message, tt.wantStatus, tt.wantPayload, tt.wantMsg)
+			}
+		})
+	}
+	if got := string(state["b"]); got != "2" {
+		t.Errorf("state[b] after Put = %q, want %q", got, "2")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "c.pem")
+	if err := os.WriteFile(cert, []byte("CERT"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	base := map[string]string{"CHAINCODE_ID": "putstate_1:abc", "CHAINCODE_SERVER_ADDRESS": "127.0.0.1:9999"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+
+	if _, err := loadConfig(env(map[string]string{})); err == nil {
+		t.Error("loadConfig(no env) = nil error, want error")
+	}
+	if _, err := loadConfig(env(base)); err == nil {
+		t.Error("loadConfig(TLS on, no cert) = nil error, want error")
+	}
+	c, err := loadConfig(env(with("CHAINCODE_TLS_DISABLED", "true")))
+	if err != nil || !c.tls.Disabled {
+		t.Errorf("loadConfig(TLS disabled) = %+v, %v, want disabled", c.tls, err)
+	}
+	c, err = loadConfig(env(with("CHAINCODE_TLS_CERT", cert, "CHAINCODE_TLS_KEY", cert)))
+	if err != nil || string(c.tls.Cert) != "CERT" || c.tls.ClientCACerts != nil {
+		t.Errorf("loadConfig(TLS) = %+v, %v, want cert read and no client CA", c.tls, err)
+	}
+}
