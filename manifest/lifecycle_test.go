@@ -227,3 +227,37 @@ func TestHandoverToWrongParty(t *testing.T) {
 		t.Fatalf("pickup to the second carrier = %v, want forbidden", err)
 	}
 }
+
+func TestNextStep(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		state    state
+		step     manifest.Step
+		from, to string
+		ok       bool
+	}{
+		{"draft", manifest.StepSign, f.producer.ID, "", true},
+		{"signed", manifest.StepPickup, f.producer.ID, f.carrier0.ID, true},
+		{"in_transit/leg0", manifest.StepRelay, f.carrier0.ID, f.carrier1.ID, true},
+		{"in_transit/leg1", manifest.StepDelivery, f.carrier1.ID, f.receiver.ID, true},
+		{"delivered", manifest.StepReceive, f.receiver.ID, "", true},
+		{"received", manifest.StepProcess, f.receiver.ID, "", true},
+		{"processed", manifest.StepClose, f.producer.ID, "", true},
+		{"closed", "", "", "", false},
+		{"cancelled", "", "", "", false},
+	}
+	for _, tc := range tests {
+		m := f.reach(t, tc.state)
+		step, from, to, ok := m.NextStep()
+		if step != tc.step || from != tc.from || to != tc.to || ok != tc.ok {
+			t.Errorf("NextStep() at %s = %s %s→%s %v, want %s %s→%s %v", tc.state, step, from, to, ok, tc.step, tc.from, tc.to, tc.ok)
+		}
+		if !ok {
+			continue
+		}
+		st, err := m.Template(step, "prev", f.now)
+		if err != nil || st.Step != step || st.From.Org != from || (to != "" && st.To.Org != to) {
+			t.Errorf("Template(%s) = %+v, %v", step, st, err)
+		}
+	}
+}
