@@ -4,11 +4,13 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
 
 	"wasteledger/manifest"
+	"wasteledger/manifest/catalog"
 	"wasteledger/manifest/jcs"
 	"wasteledger/manifest/signature"
 )
@@ -53,26 +55,28 @@ var Functions = map[string]struct {
 	Query bool
 	Args  int
 }{
-	"RegisterOrg":     {(*Contract).registerOrg, false, 1},
-	"RegisterKey":     {(*Contract).registerKey, false, 1},
-	"RevokeKey":       {(*Contract).revokeKey, false, 1},
-	"IssuePermit":     {(*Contract).issuePermit, false, 1},
-	"RevokePermit":    {(*Contract).revokePermit, false, 1},
-	"SetConfig":       {(*Contract).setConfig, false, 1},
-	"CreateManifest":  {(*Contract).createManifest, false, 1},
-	"SignManifest":    {stepFn(manifest.StepSign), false, 1},
-	"Handover":        {stepFn(manifest.StepPickup, manifest.StepRelay, manifest.StepDelivery), false, 1},
-	"Receive":         {stepFn(manifest.StepReceive), false, 1},
-	"Process":         {stepFn(manifest.StepProcess), false, 1},
-	"CloseManifest":   {stepFn(manifest.StepClose), false, 1},
-	"CancelManifest":  {stepFn(manifest.StepCancel), false, 1},
-	"Diagnose":        {(*Contract).diagnose, false, 0},
-	"GetManifest":     {(*Contract).getManifest, true, 1},
-	"ManifestHistory": {(*Contract).manifestHistory, true, 1},
-	"GetOrg":          {getDoc(prefixOrg, "organisation"), true, 1},
-	"GetKey":          {getDoc(prefixKey, "key"), true, 1},
-	"GetPermit":       {getDoc(prefixPerm, "permit"), true, 1},
-	"GetConfig":       {(*Contract).getConfig, true, 0},
+	"RegisterOrg":       {(*Contract).registerOrg, false, 1},
+	"RegisterKey":       {(*Contract).registerKey, false, 1},
+	"RevokeKey":         {(*Contract).revokeKey, false, 1},
+	"IssuePermit":       {(*Contract).issuePermit, false, 1},
+	"RevokePermit":      {(*Contract).revokePermit, false, 1},
+	"SetConfig":         {(*Contract).setConfig, false, 1},
+	"CreateManifest":    {(*Contract).createManifest, false, 1},
+	"SignManifest":      {stepFn(manifest.StepSign), false, 1},
+	"Handover":          {stepFn(manifest.StepPickup, manifest.StepRelay, manifest.StepDelivery), false, 1},
+	"Receive":           {stepFn(manifest.StepReceive), false, 1},
+	"Process":           {stepFn(manifest.StepProcess), false, 1},
+	"CloseManifest":     {stepFn(manifest.StepClose), false, 1},
+	"CancelManifest":    {stepFn(manifest.StepCancel), false, 1},
+	"Diagnose":          {(*Contract).diagnose, false, 0},
+	"PublishIndicators": {(*Contract).publishIndicators, false, 1},
+	"GetIndicators":     {getDoc(prefixIndic, "indicator snapshot"), true, 1},
+	"GetManifest":       {(*Contract).getManifest, true, 1},
+	"ManifestHistory":   {(*Contract).manifestHistory, true, 1},
+	"GetOrg":            {getDoc(prefixOrg, "organisation"), true, 1},
+	"GetKey":            {getDoc(prefixKey, "key"), true, 1},
+	"GetPermit":         {getDoc(prefixPerm, "permit"), true, 1},
+	"GetConfig":         {(*Contract).getConfig, true, 0},
 }
 
 // Invoke runs one transaction function. Every error it returns is a
@@ -785,3 +789,91 @@ func (c *Contract) diagnose(st State, _ [][]byte) ([]byte, error) {
 	}
 	return json.Marshal(probe)
 }
+
+// SignedSnapshot is the argument of PublishIndicators: a regulator's
+// indicator snapshot and its party signature over the snapshot's canonical
+// JSON. The contract stores the canonical bytes, so that anyone can later
+// prove a published figure unchanged.
+type SignedSnapshot struct {
+	Snapshot  json.RawMessage    `json:"snapshot"`
+	Signature manifest.Signature `json:"signature"`
+}
+
+// snapshotHead is what the contract reads of a snapshot; the figures
+// themselves are the publisher's.
+type snapshotHead struct {
+	Org    string `json:"org"`    // the publishing regulator
+	Region string `json:"region"` // GB/T 2260
+	Period string `json:"period"` // 2026, 2026-Q3, 2026-11
+}
+
+// Published is a stored indicator snapshot.
+type Published struct {
+	ID        string                   `json:"id"`
+	Org       string                   `json:"org"`
+	Region    string                   `json:"region"`
+	Period    string                   `json:"period"`
+	Digest    string                   `json:"digest"`   // base64url SHA-256 of Snapshot
+	Snapshot  string                   `json:"snapshot"` // canonical JSON, as signed
+	Signature manifest.SignatureRecord `json:"signature"`
+	TxID      string                   `json:"tx_id"`
+	Time      time.Time                `json:"time"`
+}
+
+func (c *Contract) publishIndicators(st State, args [][]byte) ([]byte, error) {
+	var in SignedSnapshot
+	if err := manifest.DecodeStrict(args[0], &in); err != nil {
+		return nil, err
+	}
+	if len(in.Snapshot) == 0 || len(in.Snapshot) > 512<<10 {
+		return nil, manifest.FieldError(manifest.Invalid, "snapshot", "a snapshot of at most 512 KiB is required")
+	}
+	canonical, err := jcs.Canonicalize(in.Snapshot)
+	if err != nil {
+		return nil, manifest.FieldError(manifest.Invalid, "snapshot", "%v", err)
+	}
+	var head snapshotHead
+	if err := json.Unmarshal(canonical, &head); err != nil {
+		return nil, manifest.FieldError(manifest.Invalid, "snapshot", "%v", err)
+	}
+	if err := catalog.ValidRegion(head.Region); err != nil {
+		return nil, manifest.FieldError(manifest.Invalid, "snapshot.region", "%v", err)
+	}
+	if !periodPattern.MatchString(head.Period) {
+		return nil, manifest.FieldError(manifest.Invalid, "snapshot.period", "period must be YYYY, YYYY-Qn or YYYY-MM")
+	}
+	o, err := org(st, head.Org)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Has(manifest.Regulator) || o.MSP != st.Caller().MSP {
+		return nil, manifest.FieldError(manifest.Forbidden, "snapshot.org", "indicators are published by a regulator, for itself")
+	}
+	k, err := c.publicKey(st, in.Signature.Key)
+	if err != nil {
+		return nil, err
+	}
+	if k.Org != o.ID || !k.ActiveAt(st.TxTime()) {
+		return nil, manifest.FieldError(manifest.BadSignature, "signature.kid", "key %s is not an active key of %s", k.ID, o.ID)
+	}
+	if err := signature.Verify(k.Pub, canonical, in.Signature.Sig); err != nil {
+		return nil, manifest.FieldError(manifest.BadSignature, "signature.sig", "snapshot signature does not verify: %v", err)
+	}
+	digest := manifest.Hash(canonical)
+	p := Published{ID: head.Region + "~" + head.Period + "~" + digest[:16], Org: o.ID, Region: head.Region, Period: head.Period,
+		Digest: digest, Snapshot: string(canonical), TxID: st.TxID(), Time: st.TxTime().UTC(),
+		Signature: manifest.SignatureRecord{Org: o.ID, Key: k.ID, Sig: in.Signature.Sig, SignedBy: k.SignedBy()}}
+	if ok, err := exists(st, prefixIndic+p.ID); err != nil || ok {
+		if err == nil {
+			err = manifest.Errorf(manifest.Conflict, "snapshot %s is already published", p.ID)
+		}
+		return nil, err
+	}
+	b, err := putJSON(st, prefixIndic+p.ID, p)
+	if err != nil {
+		return nil, err
+	}
+	return b, emit(st, Event{Type: "indicators.published", Snapshot: b})
+}
+
+var periodPattern = regexp.MustCompile(`^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$`)

@@ -42,6 +42,7 @@ func Run(t *testing.T, newHost func(t *testing.T) scenario.Host) {
 		{"ConcurrentHandover", testConcurrentHandover},
 		{"Capacity", testCapacity},
 		{"Config", testConfig},
+		{"IndicatorSnapshot", testIndicatorSnapshot},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -564,4 +565,32 @@ func testConfig(t *testing.T, h scenario.Host, w *scenario.World) {
 	if m := oil.Manifest(); !hasFlag(m, manifest.FlagDiscrepancy) {
 		t.Fatalf("2 %% short not flagged at 1 %% tolerance: %+v", m.Flags)
 	}
+}
+
+func testIndicatorSnapshot(t *testing.T, h scenario.Host, w *scenario.World) {
+	c := ctx(t)
+	snap := []byte(`{"org":"` + w.Province.Org.ID + `","region":"440000","period":"2026-11","indicators":{"hw_accepted_t":{"value":"1234.567","unit":"t"}}}`)
+	publish := func(p *scenario.Party, body []byte, tamper bool) ([]byte, error) {
+		b, err := scenario.SignSnapshot(p, body)
+		must(t, err)
+		if tamper {
+			b = bytes.Replace(b, []byte("1234.567"), []byte("1234.568"), 1)
+		}
+		return h.Submit(c, p.Caller(), "PublishIndicators", b)
+	}
+	_, err := publish(w.Province, snap, true)
+	wantCode(t, err, manifest.BadSignature)
+	_, err = publish(w.Factory, bytes.Replace(snap, []byte(w.Province.Org.ID), []byte(w.Factory.Org.ID), 1), false)
+	wantCode(t, err, manifest.Forbidden)
+	out, err := publish(w.Province, snap, false)
+	must(t, err)
+	var p chaincode.Published
+	must(t, json.Unmarshal(out, &p))
+	got, err := h.Evaluate(c, w.RegulatorCaller(), "GetIndicators", []byte(p.ID))
+	must(t, err)
+	if !bytes.Equal(got, out) || p.Digest != manifest.Hash([]byte(p.Snapshot)) {
+		t.Fatalf("published snapshot not stored as signed")
+	}
+	_, err = publish(w.Province, snap, false)
+	wantCode(t, err, manifest.Conflict)
 }

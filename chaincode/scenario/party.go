@@ -168,3 +168,17 @@ func Decode(doc []byte) (*manifest.Manifest, error) {
 // Now is the statement time used by scenarios: the wall clock, truncated to
 // the second as a phone would show it, a little behind the ledger's.
 func Now() time.Time { return time.Now().UTC().Add(-2 * time.Second).Truncate(time.Second) }
+
+// SignSnapshot signs an indicator snapshot as the party (a regulator) and
+// returns the PublishIndicators argument.
+func SignSnapshot(p *Party, snapshot []byte) ([]byte, error) {
+	canonical, err := jcs.Canonicalize(snapshot)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signature.Sign(rand.Reader, p.Key, canonical)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(chaincode.SignedSnapshot{Snapshot: canonical, Signature: manifest.Signature{Key: p.KID, Sig: sig}})
+}
