@@ -87,3 +87,39 @@ func TestInitVerify(t *testing.T) {
 	}
 	t.Log(out.String())
 }
+
+func TestInspect(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"init", "--data", data}, &out, &errOut); code != 0 {
+		t.Fatalf("init: %s", errOut.String())
+	}
+	l, err := embedded.Open(ctx, embedded.Config{Path: ledgerPath(data), NoSync: true}, chaincode.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := scenario.NewWorld()
+	h := ledgerHost{l}
+	if err := w.Setup(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	trip := w.MedicalTrip(3 * 60 * 60 * 1e9)
+	if err := trip.Run(ctx, h, manifest.StatusReceived); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	out.Reset()
+	if code := run(ctx, []string{"inspect", "--data", data, trip.ID()}, &out, &errOut); code != 0 {
+		t.Fatalf("inspect exit %d: %s", code, errOut.String())
+	}
+	text := out.String()
+	for _, want := range []string{"draft", "signed", "in_transit", "delivered", "received", "pickup", "by device ok"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "FAILED") {
+		t.Errorf("a signature failed:\n%s", text)
+	}
+}
