@@ -6,10 +6,8 @@ import (
 	"database/sql/driver"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
+	migratepkg "wasteledger/internal/migrate"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -17,78 +15,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations lists the embedded .sql files in order. A file is named
-// NNNN_description.sql; its number is the user_version it brings the
-// database to.
-func migrations() ([]migration, error) {
-	ents, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range ents {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("migration %q: want NNNN_name.sql", e.Name())
-		}
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("migration %q: %w", e.Name(), err)
-		}
-		b, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: number %d, want %d", m.name, m.version, i+1)
-		}
-	}
-	return ms, nil
-}
-
-// migrate applies every migration newer than the database's user_version,
-// each in its own transaction.
+// migrate brings the schema up to date (internal/migrate).
 func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
-	if err != nil {
-		return err
-	}
-	var cur int
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this program (%d)", cur, len(ms))
-	}
-	for _, m := range ms[cur:] {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-	}
-	return nil
+	return migratepkg.Apply(ctx, db, migrationFiles, "migrations")
 }
 
 // dsn builds a go-sqlite3 data source name for path.
