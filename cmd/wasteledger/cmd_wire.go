@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"wasteledger/chaincode"
+	"wasteledger/gateway/audit"
+	"wasteledger/gateway/ledger"
+	"wasteledger/gateway/reconcile"
+	"wasteledger/gateway/reconcile/calendar"
+
+	"wasteledger/gateway"
+	"wasteledger/gateway/httpx"
+	"wasteledger/gateway/index"
+	"wasteledger/gateway/paper"
+	mobileapi "wasteledger/mobile-api"
+)
+
+// regulatorCaller is the identity the regulator's read-only ledger queries
+// run as.
+var regulatorCaller = chaincode.Caller{MSP: "RegulatorMSP", ID: "gateway"}
+
+// wireOthers connects the packages other parts of the service live in —
+// the off-chain index, the driver API, QR tickets and the printable
+// manifest — to the gateway. It sets deps.Index before the server is
+// built, and returns a function that, given the server (whose Countersign
+// and keyring the driver API uses), returns their routes.
+func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gateway.Deps, a *app) (func(*gateway.Server) ([][]httpx.Route, error), error) {
+	ix, err := index.Open(ctx, index.Config{Path: filepath.Join(c.Data, index.DefaultFile), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	fctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ix.Follow(fctx, deps.Ledger); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("index follower stopped", "err", err)
+		}
+	}()
+	a.closes = append(a.closes, func() error {
+		stop()
+		wg.Wait()
+		return ix.Close()
+	})
+	deps.Index = ix
+
+	var prover audit.Prover
+	if l, ok := deps.Ledger.(*ledger.Local); ok {
+		prover = l.Embedded()
+	}
+	base := c.PublicURL
+	return func(srv *gateway.Server) ([][]httpx.Route, error) {
+		// Reconciliation: the rules and the ledger/index check in the
+		// background, the regulator's views as routes.
+		rec := &reconcile.Reconciler{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Calendar: calendar.Default(), Limits: reconcile.DefaultLimits(), Log: log}
+		rctx, rstop := context.WithCancel(context.Background())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := rec.Run(rctx, 5*time.Minute, time.Hour); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("reconciler stopped", "err", err)
+			}
+		}()
+		a.closes = append(a.closes, func() error { rstop(); return nil })
+		return [][]httpx.Route{
+			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, Sign: srv.SignAsOrg, Log: log}),
+			mobileapi.Routes(mobileapi.Deps{
+				Ledger:      deps.Ledger,
+				Keyring:     deps.Keyring,
+				Countersign: srv.Countersign,
+				CodeKey:     srv.CodeKey,
+				BaseURL:     base,
+				Log:         log,
+			}),
+			paper.Routes(paper.Deps{Ledger: deps.Ledger, Keyring: deps.Keyring, BaseURL: base, Log: log}),
+		}, nil
+	}, nil
+}
