@@ -29,6 +29,7 @@ type detHost struct {
 	hist   map[string][]chaincode.Version
 	n      int
 	events []event
+	start  time.Time // the first transaction's time; base when zero
 }
 
 type event struct {
@@ -60,7 +61,14 @@ func (t *detTx) Emit(n string, p []byte) error                 { t.ev = &event{n
 
 func (h *detHost) Submit(_ context.Context, c chaincode.Caller, fn string, args ...[]byte) ([]byte, error) {
 	h.n++
-	tx := &detTx{h: h, id: fmt.Sprintf("tx%04d", h.n), at: base.Add(time.Duration(h.n) * time.Minute), caller: c, writes: map[string][]byte{}}
+	start := base
+	if !h.start.IsZero() {
+		start = h.start
+	}
+	tx := &detTx{h: h, id: fmt.Sprintf("tx%04d", h.n), at: start.Add(time.Duration(h.n) * time.Millisecond), caller: c, writes: map[string][]byte{}}
+	if h.start.IsZero() {
+		tx.at = base.Add(time.Duration(h.n) * time.Minute)
+	}
 	out, err := h.cc.Invoke(tx, fn, args)
 	if err != nil {
 		return nil, err
