@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ func runBenchLedger(ctx context.Context, e *env, args []string) error {
 	blockMax := fs.Int("block-max", 500, "… or at this many transactions")
 	rawFor := fs.Duration("raw", 3*time.Second, "how long to measure the raw verify rate")
 	data := fs.String("data", "", "directory for the ledger (default: a temporary one, removed after)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +90,16 @@ func runBenchLedger(ctx context.Context, e *env, args []string) error {
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
 	t0 := time.Now()
 	for c := 0; c < *clients; c++ {
 		wg.Add(1)
@@ -109,6 +121,9 @@ func runBenchLedger(ctx context.Context, e *env, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d handovers failed, first: %w", failed.Load(), firstErr)
 	}
