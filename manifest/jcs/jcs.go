@@ -72,6 +72,14 @@ func Canonicalize(in []byte) ([]byte, error) {
 // Marshal returns the canonical form of v as encoding/json would encode it.
 // Integers beyond ±2^53 lose precision, as they would in JavaScript.
 func Marshal(v any) ([]byte, error) {
+	if b, err := fastMarshal(v); err == nil {
+		return b, nil
+	}
+	return slowMarshal(v)
+}
+
+// slowMarshal is Marshal by way of encoding/json's text.
+func slowMarshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("jcs: %w", err)
