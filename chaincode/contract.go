@@ -41,6 +41,11 @@ type Contract struct {
 	// cache can never disagree with the ledger; the key's status is still
 	// read from state in every transaction.
 	pubs sync.Map // string → *ecdsa.PublicKey
+
+	orgs    decoded[manifest.Org]
+	keys    decoded[manifest.Key]
+	permits decoded[manifest.Permit]
+	configs decoded[manifest.Config]
 }
 
 // New returns the contract.
@@ -127,9 +132,26 @@ func emit(st State, e Event) error {
 	e.TxID = st.TxID()
 	e.Time = st.TxTime().UTC()
 	e.Caller = st.Caller()
+	// The documents are canonical JSON the contract itself just encoded:
+	// they are appended as they are rather than re-scanned by encoding/json.
+	docs := []struct {
+		name string
+		doc  json.RawMessage
+	}{{"manifest", e.Manifest}, {"original", e.Original}, {"snapshot", e.Snapshot}}
+	e.Manifest, e.Original, e.Snapshot = nil, nil, nil
 	b, err := json.Marshal(e)
 	if err != nil {
 		return manifest.Errorf(manifest.Internal, "encode event: %w", err)
+	}
+	for _, d := range docs {
+		if d.doc == nil {
+			continue
+		}
+		b = append(b[:len(b)-1], `,"`...)
+		b = append(b, d.name...)
+		b = append(b, `":`...)
+		b = append(b, d.doc...)
+		b = append(b, '}')
 	}
 	return st.Emit(e.Type, b)
 }
@@ -169,7 +191,7 @@ func putJSON(st State, key string, v any) ([]byte, error) {
 	return b, nil
 }
 
-func config(st State) (manifest.Config, error) {
+func (c *Contract) config(st State) (manifest.Config, error) {
 	b, err := st.Get(keyConfig)
 	if err != nil {
 		return manifest.Config{}, manifest.Errorf(manifest.Unavailable, "read config: %w", err)
@@ -177,23 +199,38 @@ func config(st State) (manifest.Config, error) {
 	if b == nil {
 		return manifest.DefaultConfig(), nil
 	}
-	var c manifest.Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, manifest.Errorf(manifest.Internal, "decode config: %w", err)
+	var cfg manifest.Config
+	if err := c.configs.decode(b, &cfg); err != nil {
+		return cfg, manifest.Errorf(manifest.Internal, "decode config: %w", err)
 	}
-	return c, nil
+	return cfg, nil
 }
 
-func org(st State, id string) (manifest.Org, error) {
+func (c *Contract) org(st State, id string) (manifest.Org, error) {
 	var o manifest.Org
-	err := getJSON(st, prefixOrg+id, "organisation", id, &o)
+	err := getCached(st, prefixOrg+id, "organisation", id, &c.orgs, &o)
 	return o, err
 }
 
-func permit(st State, id string) (manifest.Permit, error) {
+func (c *Contract) permit(st State, id string) (manifest.Permit, error) {
 	var p manifest.Permit
-	err := getJSON(st, prefixPerm+id, "permit", id, &p)
+	err := getCached(st, prefixPerm+id, "permit", id, &c.permits, &p)
 	return p, err
+}
+
+// getCached is getJSON through a decoding cache.
+func getCached[T any](st State, key, what, id string, cache *decoded[T], v *T) error {
+	b, err := st.Get(key)
+	if err != nil {
+		return manifest.Errorf(manifest.Unavailable, "read %s: %w", key, err)
+	}
+	if b == nil {
+		return manifest.Errorf(manifest.NotFound, "%s %s not found", what, id)
+	}
+	if err := cache.decode(b, v); err != nil {
+		return manifest.Errorf(manifest.Internal, "decode %s: %w", key, err)
+	}
+	return nil
 }
 
 func loadManifest(st State, id string) (*manifest.Manifest, []byte, error) {
@@ -221,8 +258,8 @@ func isRegulator(st State, cfg manifest.Config) bool {
 	return false
 }
 
-func requireRegulator(st State) (manifest.Config, error) {
-	cfg, err := config(st)
+func (c *Contract) requireRegulator(st State) (manifest.Config, error) {
+	cfg, err := c.config(st)
 	if err != nil {
 		return cfg, err
 	}
@@ -235,7 +272,7 @@ func requireRegulator(st State) (manifest.Config, error) {
 // --- organisations, keys, permits, configuration -------------------------
 
 func (c *Contract) registerOrg(st State, args [][]byte) ([]byte, error) {
-	if _, err := requireRegulator(st); err != nil {
+	if _, err := c.requireRegulator(st); err != nil {
 		return nil, err
 	}
 	var o manifest.Org
@@ -287,7 +324,7 @@ func (c *Contract) registerKey(st State, args [][]byte) ([]byte, error) {
 	if err := manifest.ValidateKey(k); err != nil {
 		return nil, err
 	}
-	o, err := org(st, r.Org)
+	o, err := c.org(st, r.Org)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +348,7 @@ func (c *Contract) requireHostOrRegulator(st State, o manifest.Org) error {
 	if st.Caller().MSP == o.MSP {
 		return nil
 	}
-	cfg, err := config(st)
+	cfg, err := c.config(st)
 	if err != nil {
 		return err
 	}
@@ -339,7 +376,7 @@ func (c *Contract) revokeKey(st State, args [][]byte) ([]byte, error) {
 	if err := getJSON(st, prefixKey+r.ID, "key", r.ID, &k); err != nil {
 		return nil, err
 	}
-	o, err := org(st, k.Org)
+	o, err := c.org(st, k.Org)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +396,7 @@ func (c *Contract) revokeKey(st State, args [][]byte) ([]byte, error) {
 }
 
 func (c *Contract) issuePermit(st State, args [][]byte) ([]byte, error) {
-	if _, err := requireRegulator(st); err != nil {
+	if _, err := c.requireRegulator(st); err != nil {
 		return nil, err
 	}
 	var p manifest.Permit
@@ -370,7 +407,7 @@ func (c *Contract) issuePermit(st State, args [][]byte) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	o, err := org(st, p.Org)
+	o, err := c.org(st, p.Org)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +432,7 @@ func (c *Contract) issuePermit(st State, args [][]byte) ([]byte, error) {
 }
 
 func (c *Contract) revokePermit(st State, args [][]byte) ([]byte, error) {
-	if _, err := requireRegulator(st); err != nil {
+	if _, err := c.requireRegulator(st); err != nil {
 		return nil, err
 	}
 	var r Revocation
@@ -405,7 +442,7 @@ func (c *Contract) revokePermit(st State, args [][]byte) ([]byte, error) {
 	if r.Reason == "" || len(r.Reason) > 500 {
 		return nil, manifest.FieldError(manifest.Invalid, "reason", "a revocation states its reason (at most 500 bytes)")
 	}
-	p, err := permit(st, r.ID)
+	p, err := c.permit(st, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +459,7 @@ func (c *Contract) revokePermit(st State, args [][]byte) ([]byte, error) {
 }
 
 func (c *Contract) setConfig(st State, args [][]byte) ([]byte, error) {
-	if _, err := requireRegulator(st); err != nil {
+	if _, err := c.requireRegulator(st); err != nil {
 		return nil, err
 	}
 	var cfg manifest.Config
@@ -440,7 +477,7 @@ func (c *Contract) setConfig(st State, args [][]byte) ([]byte, error) {
 }
 
 func (c *Contract) getConfig(st State, _ [][]byte) ([]byte, error) {
-	cfg, err := config(st)
+	cfg, err := c.config(st)
 	if err != nil {
 		return nil, err
 	}
@@ -469,22 +506,22 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 		return nil, err
 	}
 	now := st.TxTime().UTC()
-	cfg, err := config(st)
+	cfg, err := c.config(st)
 	if err != nil {
 		return nil, err
 	}
 	f := manifest.CreateFacts{Now: now, Config: cfg}
-	if f.Producer, err = org(st, d.Producer); err != nil {
+	if f.Producer, err = c.org(st, d.Producer); err != nil {
 		return nil, manifest.WithOp(err, "", "")
 	}
 	if st.Caller().MSP != f.Producer.MSP {
 		return nil, manifest.FieldError(manifest.Forbidden, "producer", "%s does not submit for producer %s", st.Caller().MSP, d.Producer)
 	}
-	if f.Receiver, err = org(st, d.Receiver); err != nil {
+	if f.Receiver, err = c.org(st, d.Receiver); err != nil {
 		return nil, err
 	}
 	if d.ReceiverPermit != "" {
-		p, err := permit(st, d.ReceiverPermit)
+		p, err := c.permit(st, d.ReceiverPermit)
 		if err != nil && manifest.CodeOf(err) != manifest.NotFound {
 			return nil, err
 		}
@@ -493,11 +530,11 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 		}
 	}
 	for i, leg := range d.Legs {
-		o, err := org(st, leg.Carrier)
+		o, err := c.org(st, leg.Carrier)
 		if err != nil {
 			return nil, manifest.FieldError(manifest.CodeOf(err), fmt.Sprintf("legs[%d].carrier", i), "%v", err)
 		}
-		p, err := permit(st, leg.Permit)
+		p, err := c.permit(st, leg.Permit)
 		if err != nil {
 			return nil, manifest.FieldError(manifest.RuleViolation, fmt.Sprintf("legs[%d].permit", i), "transport permit %s not found", leg.Permit)
 		}
@@ -613,7 +650,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 		return fail(manifest.FieldError(manifest.Conflict, "statement.prev",
 			"the manifest changed since the statement was signed: it is now version %d (%s)", m.Version, m.Status))
 	}
-	cfg, err := config(st)
+	cfg, err := c.config(st)
 	if err != nil {
 		return fail(err)
 	}
@@ -627,7 +664,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 		if p == nil {
 			continue
 		}
-		o, err := org(st, p.Org)
+		o, err := c.org(st, p.Org)
 		if err != nil {
 			return fail(manifest.FieldError(manifest.CodeOf(err), "statement.party", "%v", err))
 		}
@@ -648,7 +685,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 
 	f := manifest.StepFacts{Now: now, Config: cfg, TxID: st.TxID()}
 	if m.ReceiverPermit != "" && (s.Step == manifest.StepSign || s.Step == manifest.StepDelivery || s.Step == manifest.StepReceive || s.Step == manifest.StepProcess) {
-		p, err := permit(st, m.ReceiverPermit)
+		p, err := c.permit(st, m.ReceiverPermit)
 		if err != nil {
 			return fail(err)
 		}
@@ -660,7 +697,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 			leg = m.Leg
 		}
 		if leg >= 0 && leg < len(m.Legs) {
-			p, err := permit(st, m.Legs[leg].Permit)
+			p, err := c.permit(st, m.Legs[leg].Permit)
 			if err != nil {
 				return fail(err)
 			}
@@ -713,7 +750,7 @@ func eventVerb(s manifest.Step) string {
 // publicKey reads a registered key and its parsed public key.
 func (c *Contract) publicKey(st State, kid string) (manifest.PublicKey, error) {
 	var k manifest.Key
-	if err := getJSON(st, prefixKey+kid, "key", kid, &k); err != nil {
+	if err := getCached(st, prefixKey+kid, "key", kid, &c.keys, &k); err != nil {
 		if manifest.CodeOf(err) == manifest.NotFound {
 			return manifest.PublicKey{}, manifest.FieldError(manifest.BadSignature, "statement.key", "key %s is not registered", kid)
 		}
@@ -842,7 +879,7 @@ func (c *Contract) publishIndicators(st State, args [][]byte) ([]byte, error) {
 	if !periodPattern.MatchString(head.Period) {
 		return nil, manifest.FieldError(manifest.Invalid, "snapshot.period", "period must be YYYY, YYYY-Qn or YYYY-MM")
 	}
-	o, err := org(st, head.Org)
+	o, err := c.org(st, head.Org)
 	if err != nil {
 		return nil, err
 	}
