@@ -25,30 +25,30 @@ type Embedded struct {
 type sample struct {
 	Embedded
 	*inner   `json:"inner_ptr,omitempty"`
-	Str      string            `json:"str"`
-	Empty    string            `json:"empty,omitempty"`
-	Int      int64             `json:"int"`
-	Big      int64             `json:"big"`
-	Neg      int64             `json:"neg"`
-	Uint     uint64            `json:"uint"`
-	Float    float64           `json:"float"`
-	Bool     bool              `json:"bool"`
-	Bytes    []byte            `json:"bytes"`
-	NilBytes []byte            `json:"nil_bytes"`
-	Slice    []inner           `json:"slice"`
-	NilSlice []string          `json:"nil_slice"`
-	Map      map[string]any    `json:"map"`
-	IntMap   map[int]string    `json:"int_map"`
-	Ptr      *inner            `json:"ptr"`
-	NilPtr   *inner            `json:"nil_ptr"`
-	Omit     *inner            `json:"omit,omitempty"`
-	Raw      json.RawMessage   `json:"raw"`
-	Time     time.Time         `json:"time"`
-	TimePtr  *time.Time        `json:"time_ptr,omitempty"`
-	Any      any               `json:"any"`
-	Array    [3]byte           `json:"array"`
-	Skip     string            `json:"-"`
-	Dash     string            `json:"-,"`
+	Str      string          `json:"str"`
+	Empty    string          `json:"empty,omitempty"`
+	Int      int64           `json:"int"`
+	Big      int64           `json:"big"`
+	Neg      int64           `json:"neg"`
+	Uint     uint64          `json:"uint"`
+	Float    float64         `json:"float"`
+	Bool     bool            `json:"bool"`
+	Bytes    []byte          `json:"bytes"`
+	NilBytes []byte          `json:"nil_bytes"`
+	Slice    []inner         `json:"slice"`
+	NilSlice []string        `json:"nil_slice"`
+	Map      map[string]any  `json:"map"`
+	IntMap   map[int]string  `json:"int_map"`
+	Ptr      *inner          `json:"ptr"`
+	NilPtr   *inner          `json:"nil_ptr"`
+	Omit     *inner          `json:"omit,omitempty"`
+	Raw      json.RawMessage `json:"raw"`
+	Time     time.Time       `json:"time"`
+	TimePtr  *time.Time      `json:"time_ptr,omitempty"`
+	Any      any             `json:"any"`
+	Array    [3]byte         `json:"array"`
+	Skip     string          `json:"-"`
+	Dash     string          `json:"-,"`
 	NoTag    string
 	Unicode  map[string]string `json:"unicode"`
 	private  string
@@ -80,8 +80,8 @@ func samples() []any {
 		Draft: manifest.Draft{Producer: "91440112MA5AAAA01X", Site: manifest.Site{Name: "暂存间", Address: "广州市", Region: "440111"},
 			Legs:     []manifest.Leg{{Carrier: "c", Permit: "粤交运", Plates: []string{"粤A12345"}}},
 			Receiver: "r", ReceiverPermit: "GD", Method: "Y10", Emergency: "拨打 12369",
-			Lines:    []manifest.Line{{No: 1, Code: "841-001-01", Name: "感染性废物", Form: manifest.Solid, Hazard: "In", Packaging: "box", Packages: 20, Qty: 180, Unit: manifest.Kilogram, Medical: "infectious", Generated: &gen}},
-			Ref:      &manifest.Ref{Original: "20264401000000", Kind: "return"}, Paper: &manifest.Paper{Number: "P1", Completed: "2026-11-01"}},
+			Lines: []manifest.Line{{No: 1, Code: "841-001-01", Name: "感染性废物", Form: manifest.Solid, Hazard: "In", Packaging: "box", Packages: 20, Qty: 180, Unit: manifest.Kilogram, Medical: "infectious", Generated: &gen}},
+			Ref:   &manifest.Ref{Original: "20264401000000", Kind: "return"}, Paper: &manifest.Paper{Number: "P1", Completed: "2026-11-01"}},
 		Created: tm, Updated: tm.Add(time.Hour), Custody: "c", Leg: 0,
 		Steps: []manifest.Record{{Step: manifest.StepPickup, TxID: "tx", Committed: tm, Time: gen, From: "a", To: "b", Vehicle: "粤A12345",
 			Place: &manifest.Place{LatE6: 23129110, LonE6: 113264385, Text: "装卸区"}, Digest: "d", Statement: `{"a":1}`,
