@@ -1,0 +1,62 @@
+package fabric
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"wasteledger/chaincode"
+	"wasteledger/chaincode/scenario"
+	"wasteledger/manifest"
+)
+
+// BenchmarkEndorseHandover is the chaincode's share of one endorsement of
+// a signed pickup: through contractapi (what a peer runs) and the contract
+// alone over the same stub, so that the adapter's overhead shows. State
+// reads cost nothing here; on a peer each is a round trip.
+func BenchmarkEndorseHandover(b *testing.B) {
+	h := newStubHost(b)
+	ctx := context.Background()
+	w := scenario.NewWorld()
+	if err := w.Setup(ctx, h); err != nil {
+		b.Fatal(err)
+	}
+	trip := w.OilTrip(true)
+	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
+		b.Fatal(err)
+	}
+	st := trip.Statement(manifest.StepPickup)
+	st.Vehicle = trip.Plates[0]
+	body, err := scenario.Sign(st, trip.Producer, trip.Carriers[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	creator := h.ids.creator(b, scenario.CarrierMSP)
+	args := [][]byte{[]byte("Handover"), body}
+
+	probe := h.l.newStub(creator, time.Now(), args...)
+	h.cc.Invoke(probe)
+	b.Logf("a pickup reads %d keys and writes %d; response %d bytes, event %d bytes",
+		len(probe.reads), len(probe.writes), len(h.cc.Invoke(h.l.newStub(creator, time.Now(), args...)).Payload), len(probe.event.payload))
+
+	b.Run("contractapi", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			res := h.cc.Invoke(h.l.newStub(creator, time.Now(), args...))
+			if res.Status != 200 {
+				b.Fatal(res.Message)
+			}
+		}
+	})
+	b.Run("contract", func(b *testing.B) {
+		cc := chaincode.New()
+		for i := 0; i < b.N; i++ {
+			st, err := NewState(h.l.newStub(creator, time.Now(), args...), chaincode.Caller{MSP: scenario.CarrierMSP, ID: "x"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cc.Invoke(st, "Handover", [][]byte{body}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

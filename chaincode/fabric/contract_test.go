@@ -1,0 +1,316 @@
+package fabric
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"wasteledger/chaincode"
+	"wasteledger/chaincode/conformance"
+	"wasteledger/chaincode/scenario"
+	"wasteledger/manifest"
+)
+
+// stubHost runs the contract as a peer would: contractapi's chaincode over
+// a fresh fake stub per transaction, the caller taken from the creator
+// identity, writes committed with MVCC validation. It is what the Fabric
+// network does, minus the network, so the whole conformance suite runs in
+// every `go test ./...`.
+type stubHost struct {
+	t   testing.TB
+	l   *fakeLedger
+	cc  *contractapi.ContractChaincode
+	ids *identities
+
+	// twoEndorsers runs every proposal twice, as two endorsing peers do,
+	// and fails the test unless both produce the same response, write set
+	// and event. Transactions are then serialised.
+	twoEndorsers bool
+	mu           sync.Mutex
+}
+
+func newStubHost(t testing.TB) *stubHost {
+	t.Helper()
+	cc, err := NewChaincode(chaincode.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stubHost{t: t, l: newFakeLedger(), cc: cc, ids: newIdentities(t)}
+}
+
+func (h *stubHost) run(caller chaincode.Caller, fn string, args [][]byte, commit bool) ([]byte, *fakeStub, error) {
+	stub := h.l.newStub(h.ids.creator(h.t, caller.MSP), time.Now(), append([][]byte{[]byte(fn)}, args...)...)
+	if h.twoEndorsers {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+	}
+	res := h.cc.Invoke(stub)
+	if h.twoEndorsers {
+		other := h.l.newStub(stub.creator, stub.ts.AsTime(), stub.args...)
+		other.txID = stub.txID
+		res2 := h.cc.Invoke(other)
+		if res.Status != res2.Status || res.Message != res2.Message || !bytes.Equal(res.Payload, res2.Payload) ||
+			!reflect.DeepEqual(stub.writes, other.writes) || !reflect.DeepEqual(stub.order, other.order) ||
+			stub.event.name != other.event.name || !bytes.Equal(stub.event.payload, other.event.payload) {
+			h.t.Errorf("%s is not deterministic: two endorsements of transaction %s differ", fn, stub.txID)
+		}
+	}
+	if res.Status != 200 {
+		// What a Fabric client gets: the chaincode's message; the code is
+		// parsed back from its "[code]" prefix.
+		if e := manifest.ParseError(res.Message); e != nil {
+			return nil, stub, e
+		}
+		return nil, stub, errors.New(res.Message)
+	}
+	if commit {
+		if err := stub.commit(); err != nil {
+			return nil, stub, manifest.Errorf(manifest.Conflict, "%v", err)
+		}
+	}
+	return res.Payload, stub, nil
+}
+
+func (h *stubHost) Submit(_ context.Context, c chaincode.Caller, fn string, args ...[]byte) ([]byte, error) {
+	out, _, err := h.run(c, fn, args, true)
+	return out, err
+}
+
+func (h *stubHost) Evaluate(_ context.Context, c chaincode.Caller, fn string, args ...[]byte) ([]byte, error) {
+	out, _, err := h.run(c, fn, args, false)
+	return out, err
+}
+
+func TestConformanceOverShimStub(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) scenario.Host { return newStubHost(t) })
+}
+
+// Every transaction of the suite, endorsed twice from the same proposal,
+// gives byte-identical results: what endorsing peers must agree on.
+func TestDeterministicAcrossEndorsers(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) scenario.Host {
+		h := newStubHost(t)
+		h.twoEndorsers = true
+		return h
+	})
+}
+
+// Every function of the contract is a transaction method with the right
+// arity, and nothing else is.
+func TestEveryFunctionIsATransaction(t *testing.T) {
+	ct := reflect.TypeOf(&Contract{})
+	ctxType := reflect.TypeOf((*contractapi.TransactionContextInterface)(nil)).Elem()
+	strType, errType := reflect.TypeOf(""), reflect.TypeOf((*error)(nil)).Elem()
+	for name, f := range chaincode.Functions {
+		m, ok := ct.MethodByName(name)
+		if !ok {
+			t.Errorf("chaincode function %s has no method on fabric.Contract", name)
+			continue
+		}
+		mt := m.Type
+		ok = mt.NumIn() == 2+f.Args && mt.In(1) == ctxType && mt.NumOut() == 2 && mt.Out(0) == strType && mt.Out(1) == errType
+		for i := 0; ok && i < f.Args; i++ {
+			ok = mt.In(2+i) == strType
+		}
+		if !ok {
+			t.Errorf("%s has type %v, want func(ctx, %d string argument(s)) (string, error)", name, mt, f.Args)
+		}
+	}
+
+	// The metadata lists exactly the contract's functions, queries tagged
+	// evaluate and the rest submit.
+	h := newStubHost(t)
+	stub := h.l.newStub(h.ids.creator(t, "RegulatorMSP"), time.Now(), []byte("org.hyperledger.fabric:GetMetadata"))
+	res := h.cc.Invoke(stub)
+	if res.Status != 200 {
+		t.Fatalf("GetMetadata: %d %s", res.Status, res.Message)
+	}
+	var md struct {
+		Contracts map[string]struct {
+			Transactions []struct {
+				Name string   `json:"name"`
+				Tag  []string `json:"tag"`
+			} `json:"transactions"`
+		} `json:"contracts"`
+	}
+	if err := json.Unmarshal(res.Payload, &md); err != nil {
+		t.Fatal(err)
+	}
+	txs := md.Contracts[Name].Transactions
+	var got, want []string
+	for _, tx := range txs {
+		got = append(got, tx.Name)
+		f, ok := chaincode.Functions[tx.Name]
+		if !ok {
+			continue
+		}
+		wantTag := "submit"
+		if f.Query {
+			wantTag = "evaluate"
+		}
+		if len(tx.Tag) == 0 || tx.Tag[0] != wantTag {
+			t.Errorf("metadata tags %s %v, want %s", tx.Name, tx.Tag, wantTag)
+		}
+	}
+	for name := range chaincode.Functions {
+		want = append(want, name)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("metadata transactions = %v, want %v", got, want)
+	}
+}
+
+// The caller is the creator's MSP id and X.509 identity, whatever the
+// arguments say, and it is what the contract records in its event.
+func TestCallerComesFromTheClientIdentity(t *testing.T) {
+	h := newStubHost(t)
+	out, stub, err := h.run(chaincode.Caller{MSP: "RegulatorMSP", ID: "claimed-in-an-argument"}, "Diagnose", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"saw_own_write":"false"}` {
+		t.Errorf("Diagnose = %s, want saw_own_write false", out)
+	}
+	if !stub.batching {
+		t.Error("the adapter did not ask the shim to batch the writes")
+	}
+	if !stub.event.set || stub.event.name != "diag.probe" {
+		t.Fatalf("event %q set=%v, want diag.probe", stub.event.name, stub.event.set)
+	}
+	var ev chaincode.Event
+	if err := json.Unmarshal(stub.event.payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := base64.StdEncoding.DecodeString(ev.Caller.ID)
+	if ev.Caller.MSP != "RegulatorMSP" || !strings.HasPrefix(string(id), "x509::CN=User1@regulatormsp") {
+		t.Errorf("event caller = %+v (id %q), want RegulatorMSP and the X.509 subject of User1", ev.Caller, id)
+	}
+	if ev.TxID != stub.txID || !ev.Time.Equal(stub.ts.AsTime()) {
+		t.Errorf("event tx %s at %v, want %s at %v (the proposal's id and timestamp)", ev.TxID, ev.Time, stub.txID, stub.ts.AsTime())
+	}
+}
+
+func TestErrorsKeepTheirCode(t *testing.T) {
+	h := newStubHost(t)
+	tests := []struct {
+		name   string
+		caller chaincode.Caller
+		fn     string
+		args   []string
+		want   manifest.Code
+	}{
+		{"not found", chaincode.Caller{MSP: "RegulatorMSP"}, "GetManifest", []string{"20264401999999"}, manifest.NotFound},
+		{"invalid json", chaincode.Caller{MSP: "RegulatorMSP"}, "RegisterOrg", []string{`{"id":`}, manifest.Invalid},
+		{"forbidden", chaincode.Caller{MSP: "ProducerMSP"}, "SetConfig", []string{`{}`}, manifest.Forbidden},
+		{"no identity", chaincode.Caller{}, "GetConfig", nil, manifest.Unauthenticated},
+		{"unknown function", chaincode.Caller{MSP: "RegulatorMSP"}, "Teleport", []string{"x"}, manifest.Invalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := [][]byte{[]byte(tc.fn)}
+			for _, a := range tc.args {
+				args = append(args, []byte(a))
+			}
+			res := h.cc.Invoke(h.l.newStub(h.ids.creator(t, tc.caller.MSP), time.Now(), args...))
+			if res.Status != 500 || !strings.HasPrefix(res.Message, "["+string(tc.want)+"] ") {
+				t.Errorf("%s = %d %q, want 500 with prefix [%s]", tc.fn, res.Status, res.Message, tc.want)
+			}
+		})
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Invoke(chaincode.State, string, [][]byte) ([]byte, error) { panic("boom") }
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	cc, err := NewChaincode(panicky{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := newIdentities(t)
+	res := cc.Invoke(newFakeLedger().newStub(ids.creator(t, "RegulatorMSP"), time.Now(), []byte("GetConfig")))
+	if res.Status != 500 || !strings.HasPrefix(res.Message, "[internal] GetConfig: panic: boom") {
+		t.Errorf("panicking contract = %d %q, want 500 [internal] … panic: boom", res.Status, res.Message)
+	}
+}
+
+func TestStateOverStub(t *testing.T) {
+	l := newFakeLedger()
+	at := time.Date(2026, 4, 1, 8, 30, 0, 123_000_000, time.FixedZone("CST", 8*3600))
+	write := func(kvs ...string) string {
+		s := l.newStub(nil, at, []byte("x"))
+		st, err := NewState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(kvs); i += 2 {
+			if err := st.Put(kvs[i], []byte(kvs[i+1])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.commit(); err != nil {
+			t.Fatal(err)
+		}
+		return s.txID
+	}
+	tx1 := write("manifest~2", "v1", "manifest~1", "a", "man", "no", "manifest~", "empty-id", "org~1", "o")
+	tx2 := write("manifest~2", "v2")
+
+	s := l.newStub(nil, at, []byte("x"))
+	st, err := NewState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.TxTime(); !got.Equal(at) || got.Location() != time.UTC {
+		t.Errorf("TxTime() = %v, want %v in UTC", got, at)
+	}
+	if st.TxID() != s.txID || st.Caller().MSP != "ProducerMSP" {
+		t.Errorf("TxID, Caller = %s, %+v", st.TxID(), st.Caller())
+	}
+	var keys []string
+	if err := st.Range("manifest~", func(k string, v []byte) error { keys = append(keys, k+"="+string(v)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"manifest~=empty-id", "manifest~1=a", "manifest~2=v2"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("Range(manifest~) = %v, want %v", keys, want)
+	}
+	stop := errors.New("stop")
+	if err := st.Range("", func(string, []byte) error { return stop }); err != stop {
+		t.Errorf("Range returned %v, want the callback's error", err)
+	}
+	vs, err := st.History("manifest~2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0].TxID != tx1 || string(vs[0].Value) != "v1" || vs[1].TxID != tx2 || !vs[1].Time.Equal(at) {
+		t.Errorf("History = %+v, want v1 (%s) then v2 (%s), oldest first", vs, tx1, tx2)
+	}
+	if err := st.Put("org~2", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := st.Get("org~2"); b != nil {
+		t.Errorf("Get saw the transaction's own write %q", b)
+	}
+	if err := st.Emit("e", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Emit("f", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if s.event.name != "f" || string(s.event.payload) != "2" {
+		t.Errorf("event = %s %s, want the last one (f 2)", s.event.name, s.event.payload)
+	}
+}

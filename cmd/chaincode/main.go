@@ -1,0 +1,35 @@
+// Command chaincode serves the wasteledger contract as a Hyperledger Fabric
+// chaincode-as-a-service process: the peers dial it at
+// CHAINCODE_SERVER_ADDRESS and know it by CHAINCODE_ID. TLS is configured
+// by CHAINCODE_TLS_DISABLED, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY and
+// CHAINCODE_TLS_CLIENT_CA_CERT (see fabric.ServerConfig); network/deploy-cc.sh
+// sets them all.
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"wasteledger/chaincode"
+	"wasteledger/chaincode/fabric"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := fabric.ServerConfigFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("config", "err", err)
+		os.Exit(2)
+	}
+	cc, err := fabric.NewChaincode(chaincode.New())
+	if err != nil {
+		log.Error("contract", "err", err)
+		os.Exit(1)
+	}
+	log.Info("serving the wasteledger chaincode", "address", cfg.Address, "ccid", cfg.CCID,
+		"tls", !cfg.TLS.Disabled, "mutual_tls", cfg.TLS.ClientCACerts != nil)
+	if err := cfg.Server(cc).Start(); err != nil {
+		log.Error("chaincode server stopped", "err", err)
+		os.Exit(1)
+	}
+}

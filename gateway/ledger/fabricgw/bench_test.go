@@ -1,0 +1,294 @@
+//go:build fabric
+
+package fabricgw
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wasteledger/chaincode/scenario"
+)
+
+// BenchmarkFabric measures committed transactions per second and commit
+// latency through the gateway (Submit: endorse by 3 of 4 organisations'
+// peers, order, commit on the gateway peer, and on the other peers) at
+// several numbers of concurrent clients, for two chaincodes side by side
+// on the same network:
+//
+//   - cc=putstate: network/putstatecc's Put of a 200-byte value
+//     ($FABRIC_BENCH_PUT_BYTES to change), the smallest useful transaction
+//     — Fabric's own cost;
+//   - cc=wasteledger: a signed handover (pickup, relay or delivery of a
+//     two-leg trip), with two P-256 party signatures verified by the
+//     contract on every endorsing peer.
+//
+// b.N is the number of transactions; scripts/bench-fabric.sh chooses it
+// per level with -benchtime=Nx. Submitters follow a trip's handovers: the
+// receiving party's organisation (carrier, carrier, receiver) — putstate
+// uses the same sequence of organisations. Clients defaults to 1, 32, 128;
+// $FABRIC_BENCH_CLIENTS overrides ("1,8,32"). Besides tx/s and latency it
+// reports cpu_ms/tx: CPU time of every network process and of the client,
+// per committed transaction (the machine has 2 cores: the cost decides the
+// rate).
+func BenchmarkFabric(b *testing.B) {
+	levels := []int{1, 32, 128}
+	if v := os.Getenv("FABRIC_BENCH_CLIENTS"); v != "" {
+		levels = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("FABRIC_BENCH_CLIENTS=%q", v)
+			}
+			levels = append(levels, n)
+		}
+	}
+	for _, c := range levels {
+		b.Run(fmt.Sprintf("clients=%d", c), func(b *testing.B) {
+			b.Run("cc=putstate", func(b *testing.B) { benchPut(b, c) })
+			b.Run("cc=wasteledger", func(b *testing.B) { benchHandover(b, c) })
+		})
+	}
+}
+
+var bench struct {
+	once  sync.Once
+	err   error
+	lw    *Ledger // wasteledger
+	lp    *Ledger // putstate
+	world *loadWorld
+	mu    sync.Mutex
+	pool  []*tripRun // signed trips with handovers left
+	runs  atomic.Int64
+
+	networkDir string
+}
+
+func benchSetup(b *testing.B) {
+	b.Helper()
+	bench.once.Do(func() {
+		var p Profile
+		p, bench.err = LoadProfile(profilePath(b))
+		if bench.err != nil {
+			return
+		}
+		bench.networkDir = p.NetworkDir
+		log := testLog(b)
+		if bench.lw, bench.err = New(p, WithLogger(log)); bench.err != nil {
+			return
+		}
+		if bench.lp, bench.err = New(p, WithChaincode("putstate"), WithLogger(log)); bench.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		bench.world = newLoadWorld(ctx, b, bench.lw, len(gdCities))
+	})
+	if bench.err != nil {
+		b.Fatalf("benchmark setup (is the network up?): %v", bench.err)
+	}
+}
+
+// submitters is the sequence of organisations that submit a two-leg
+// trip's handovers.
+var submitters = []string{scenario.CarrierMSP, scenario.CarrierMSP, scenario.ReceiverMSP}
+
+const benchLegs = 2
+
+// measure runs n transactions over clients goroutines and reports
+// committed transactions per second (numerator: transactions whose Submit
+// returned success; denominator: wall time from the first submit to the
+// last commit) and the p50 and p99 of Submit's latency.
+func measure(b *testing.B, clients, n int, do func(worker, i int) error) {
+	lat := make([]time.Duration, n)
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	cpu0, by0 := cpuByProcess()
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if err := do(w, i); err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					lat[i] = -1
+					continue
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu1, by1 := cpuByProcess()
+	cpu := cpu1 - cpu0
+	var ok []time.Duration
+	for _, d := range lat {
+		if d >= 0 {
+			ok = append(ok, d)
+		}
+	}
+	sort.Slice(ok, func(i, j int) bool { return ok[i] < ok[j] })
+	pct := func(p float64) float64 {
+		if len(ok) == 0 {
+			return 0
+		}
+		return float64(ok[min(len(ok)-1, int(p*float64(len(ok))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(len(ok))/elapsed.Seconds(), "tx/s")
+	b.ReportMetric(pct(0.50), "p50_ms")
+	b.ReportMetric(pct(0.99), "p99_ms")
+	b.ReportMetric(float64(errs.Load()), "errors")
+	if len(ok) > 0 && cpu > 0 {
+		b.ReportMetric(1000*cpu/float64(len(ok)), "cpu_ms/tx")
+		var parts []string
+		for _, k := range []string{"peers", "orderers", "chaincode", "client"} {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, 1000*(by1[k]-by0[k])/float64(len(ok))))
+		}
+		b.Logf("CPU ms per committed transaction: %s", strings.Join(parts, ", "))
+	}
+	if e := errs.Load(); e > 0 {
+		b.Logf("%d of %d transactions failed; first: %v", e, n, firstErr.Load())
+	}
+}
+
+// cpuSeconds is the CPU time used so far by the network's processes
+// (network/up.sh records their PIDs) and by this one: divided by the
+// transactions committed, it says what a transaction costs the machine.
+func cpuSeconds() float64 {
+	total, _ := cpuByProcess()
+	return total
+}
+
+func cpuByProcess() (float64, map[string]float64) {
+	var total float64
+	by := map[string]float64{}
+	read := func(name, path string) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		// Fields after the command (which may hold spaces) start after ")".
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			s, _ := strconv.ParseFloat(f[12], 64)
+			total += (u + s) / 100 // USER_HZ
+			by[name] += (u + s) / 100
+		}
+	}
+	read("client", "/proc/self/stat")
+	pids, _ := filepath.Glob(filepath.Join(bench.networkDir, "pids", "*.pid"))
+	for _, pf := range pids {
+		if b, err := os.ReadFile(pf); err == nil {
+			name := strings.TrimSuffix(filepath.Base(pf), ".pid")
+			if i := strings.IndexAny(name, "0123456789"); strings.HasPrefix(name, "orderer") && i > 0 {
+				name = "orderers"
+			} else if strings.HasPrefix(name, "peer-") {
+				name = "peers"
+			} else if strings.HasPrefix(name, "cc-") {
+				name = "chaincode"
+			}
+			read(name, "/proc/"+strings.TrimSpace(string(b))+"/stat")
+		}
+	}
+	return total, by
+}
+
+func benchPut(b *testing.B, clients int) {
+	benchSetup(b)
+	run := bench.runs.Add(1)
+	size := 200
+	if v, err := strconv.Atoi(os.Getenv("FABRIC_BENCH_PUT_BYTES")); err == nil && v >= 40 {
+		size = v
+	}
+	value := []byte(`{"v":1,"type":"bench","note":"` + strings.Repeat("x", size-34) + `"}`)
+	orgs := map[string]*org{}
+	for _, msp := range submitters {
+		orgs[msp] = bench.lp.orgs[msp]
+	}
+	ctx := context.Background()
+	measure(b, clients, b.N, func(_, i int) error {
+		key := fmt.Sprintf("bench/%d/%d/%d", time.Now().UnixNano()%1e6, run, i)
+		_, err := bench.lp.submit(ctx, orgs[submitters[i%len(submitters)]], "Put", [][]byte{[]byte(key), value})
+		return err
+	})
+}
+
+// takeTrips returns n signed trips with handovers left, preparing what the
+// pool lacks (not timed).
+func takeTrips(b *testing.B, n int) []*tripRun {
+	bench.mu.Lock()
+	defer bench.mu.Unlock()
+	if short := n - len(bench.pool); short > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		t0 := time.Now()
+		bench.pool = append(bench.pool, bench.world.prepare(ctx, b, bench.lw, short, benchLegs)...)
+		b.Logf("prepared %d signed trips in %.1f s", short, time.Since(t0).Seconds())
+	}
+	out := bench.pool[:n]
+	bench.pool = bench.pool[n:]
+	return out
+}
+
+func giveBack(trips []*tripRun) {
+	bench.mu.Lock()
+	defer bench.mu.Unlock()
+	for _, r := range trips {
+		if r != nil && !r.done() {
+			bench.pool = append(bench.pool, r)
+		}
+	}
+}
+
+func benchHandover(b *testing.B, clients int) {
+	benchSetup(b)
+	// Each client works on one trip at a time and takes the next from the
+	// queue when it is delivered: at most N/3 trips are finished and each
+	// client leaves at most one unfinished.
+	perTrip := benchLegs + 1
+	need := min(b.N, (b.N+perTrip-1)/perTrip+clients)
+	trips := takeTrips(b, need)
+	var nextTrip atomic.Int64
+	current := make([]*tripRun, clients)
+	ctx := context.Background()
+	var docBytes atomic.Int64
+	measure(b, clients, b.N, func(w, _ int) error {
+		r := current[w]
+		if r == nil || r.done() {
+			k := int(nextTrip.Add(1) - 1)
+			if k >= len(trips) {
+				return fmt.Errorf("out of prepared trips")
+			}
+			r = trips[k]
+			current[w] = r
+		}
+		c, _, _, err := r.handover(ctx, bench.lw)
+		if err == nil {
+			docBytes.Store(int64(len(c.Payload)))
+		}
+		return err
+	})
+	b.ReportMetric(float64(docBytes.Load()), "doc_bytes")
+	giveBack(trips)
+}

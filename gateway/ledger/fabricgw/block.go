@@ -1,0 +1,135 @@
+package fabricgw
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/proto"
+)
+
+// blockTx is one transaction of a block, as far as the ledger needs it.
+type blockTx struct {
+	Index int
+	TxID  string
+	Time  time.Time
+	Code  peer.TxValidationCode
+	// The chaincode event of an endorser transaction, if it set one.
+	EventChaincode string
+	EventName      string
+	EventPayload   []byte
+}
+
+// parseBlock lists a block's transactions in order with their validation
+// codes (from the block's TRANSACTIONS_FILTER metadata, as the committing
+// peer wrote it) and chaincode events. Config transactions are listed
+// without an event.
+func parseBlock(b *common.Block) ([]blockTx, error) {
+	data := b.GetData().GetData()
+	var filter []byte
+	if md := b.GetMetadata().GetMetadata(); len(md) > int(common.BlockMetadataIndex_TRANSACTIONS_FILTER) {
+		filter = md[common.BlockMetadataIndex_TRANSACTIONS_FILTER]
+	}
+	if len(filter) != len(data) {
+		return nil, fmt.Errorf("block %d: %d validation codes for %d transactions", b.GetHeader().GetNumber(), len(filter), len(data))
+	}
+	txs := make([]blockTx, 0, len(data))
+	for i, raw := range data {
+		tx := blockTx{Index: i, Code: peer.TxValidationCode(filter[i])}
+		if err := parseEnvelope(raw, &tx); err != nil {
+			return nil, fmt.Errorf("block %d transaction %d: %w", b.GetHeader().GetNumber(), i, err)
+		}
+		txs = append(txs, tx)
+	}
+	return txs, nil
+}
+
+func parseEnvelope(raw []byte, tx *blockTx) error {
+	env := &common.Envelope{}
+	if err := proto.Unmarshal(raw, env); err != nil {
+		return fmt.Errorf("envelope: %w", err)
+	}
+	payload := &common.Payload{}
+	if err := proto.Unmarshal(env.GetPayload(), payload); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	ch := &common.ChannelHeader{}
+	if err := proto.Unmarshal(payload.GetHeader().GetChannelHeader(), ch); err != nil {
+		return fmt.Errorf("channel header: %w", err)
+	}
+	tx.TxID = ch.GetTxId()
+	if ts := ch.GetTimestamp(); ts != nil {
+		tx.Time = ts.AsTime().UTC()
+	}
+	if common.HeaderType(ch.GetType()) != common.HeaderType_ENDORSER_TRANSACTION {
+		return nil
+	}
+	t := &peer.Transaction{}
+	if err := proto.Unmarshal(payload.GetData(), t); err != nil {
+		return fmt.Errorf("transaction: %w", err)
+	}
+	for _, action := range t.GetActions() {
+		cap := &peer.ChaincodeActionPayload{}
+		if err := proto.Unmarshal(action.GetPayload(), cap); err != nil {
+			return fmt.Errorf("chaincode action payload: %w", err)
+		}
+		prp := &peer.ProposalResponsePayload{}
+		if err := proto.Unmarshal(cap.GetAction().GetProposalResponsePayload(), prp); err != nil {
+			return fmt.Errorf("proposal response payload: %w", err)
+		}
+		ca := &peer.ChaincodeAction{}
+		if err := proto.Unmarshal(prp.GetExtension(), ca); err != nil {
+			return fmt.Errorf("chaincode action: %w", err)
+		}
+		if len(ca.GetEvents()) == 0 {
+			continue
+		}
+		ev := &peer.ChaincodeEvent{}
+		if err := proto.Unmarshal(ca.GetEvents(), ev); err != nil {
+			return fmt.Errorf("chaincode event: %w", err)
+		}
+		if ev.GetEventName() == "" {
+			continue
+		}
+		tx.EventChaincode, tx.EventName, tx.EventPayload = ev.GetChaincodeId(), ev.GetEventName(), ev.GetPayload()
+	}
+	return nil
+}
+
+// findTx returns the transaction with the id in the block.
+func findTx(b *common.Block, txID string) (blockTx, error) {
+	txs, err := parseBlock(b)
+	if err != nil {
+		return blockTx{}, err
+	}
+	for _, tx := range txs {
+		if tx.TxID == txID {
+			return tx, nil
+		}
+	}
+	return blockTx{}, fmt.Errorf("block %d does not hold transaction %s", b.GetHeader().GetNumber(), txID)
+}
+
+// proposalTime is the timestamp of a serialised gateway proposal
+// (client.Proposal.Bytes()): the transaction's time on the ledger.
+func proposalTime(proposedTransaction []byte) (time.Time, error) {
+	pt := &gwproto.ProposedTransaction{}
+	if err := proto.Unmarshal(proposedTransaction, pt); err != nil {
+		return time.Time{}, err
+	}
+	p := &peer.Proposal{}
+	if err := proto.Unmarshal(pt.GetProposal().GetProposalBytes(), p); err != nil {
+		return time.Time{}, err
+	}
+	h := &common.Header{}
+	if err := proto.Unmarshal(p.GetHeader(), h); err != nil {
+		return time.Time{}, err
+	}
+	ch := &common.ChannelHeader{}
+	if err := proto.Unmarshal(h.GetChannelHeader(), ch); err != nil {
+		return time.Time{}, err
+	}
+	return ch.GetTimestamp().AsTime().UTC(), nil
+}
