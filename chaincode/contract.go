@@ -28,6 +28,7 @@ const (
 	prefixCap   = "capacity~"
 	prefixDiag  = "diag~"
 	prefixIndic = "indicators~"
+	prefixReq   = "request~"
 )
 
 // ManifestKey is the state key of a manifest.
@@ -550,6 +551,18 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 		f.Original = orig
 	}
 
+	var reqKey string
+	if d.Request != "" {
+		// A repeated creation returns the manifest the first one made.
+		reqKey = prefixReq + d.Producer + "~" + d.Request
+		if b, err := st.Get(reqKey); err != nil {
+			return nil, manifest.Errorf(manifest.Unavailable, "read request: %w", err)
+		} else if b != nil {
+			_, doc, err := loadManifest(st, string(b))
+			return doc, err
+		}
+	}
+
 	year := now.In(manifest.China).Year()
 	series := prefixSeq + manifest.SeriesKey(year, f.Producer.Region)
 	serial := 0
@@ -574,6 +587,11 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 			if err := claimUnit(st, u, id); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if reqKey != "" {
+		if err := st.Put(reqKey, []byte(id)); err != nil {
+			return nil, manifest.Errorf(manifest.Unavailable, "write request: %w", err)
 		}
 	}
 	if err := st.Put(series, []byte(strconv.Itoa(serial))); err != nil {

@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -30,6 +33,15 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if d.Producer != a.Org {
 		s.fail(w, r, manifest.FieldError(manifest.Forbidden, "producer", "you create manifests for your own organisation %s, not %s", a.Org, d.Producer))
 		return
+	}
+	if d.Request == "" {
+		// Give the creation an id so that a ledger-level resubmission
+		// (a commit whose outcome was lost) cannot make a second manifest.
+		d.Request = creationID(r.Header.Get("Idempotency-Key"), a)
+		if body, err = json.Marshal(d); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	c, err := s.submit(r.Context(), caller(a), "CreateManifest", body)
 	if err != nil {
@@ -580,4 +592,17 @@ func partiesText(from, to string) string {
 		return from
 	}
 	return from + " and " + to
+}
+
+// creationID names a creation for the contract: derived from the client's
+// Idempotency-Key when it sent one (so an HTTP retry and a ledger retry
+// agree), random otherwise.
+func creationID(idemKey string, a auth.Actor) string {
+	if idemKey != "" {
+		sum := sha256.Sum256([]byte(a.Subject + "\x00" + idemKey))
+		return "idem-" + hex.EncodeToString(sum[:16])
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	return "req-" + hex.EncodeToString(b[:])
 }

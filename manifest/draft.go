@@ -163,6 +163,9 @@ func (d Draft) validate(cfg Config) error {
 	if err := text("emergency", d.Emergency, 2000, true); err != nil {
 		return err
 	}
+	if len(d.Request) > 64 || strings.ContainsAny(d.Request, "~\x00") {
+		return FieldError(Invalid, "request", "request id must be at most 64 bytes without '~'")
+	}
 	if err := text("approval", d.Approval, 64, false); err != nil {
 		return err
 	}

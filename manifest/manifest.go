@@ -122,6 +122,11 @@ type Draft struct {
 	Ref            *Ref   `json:"ref,omitempty"`
 	Approval       string `json:"approval,omitempty"` // cross-province transfer approval number
 	Paper          *Paper `json:"paper,omitempty"`
+	// Request is the client's id for this creation: a second creation with
+	// the same id by the same producer returns the first manifest instead
+	// of making another, so a submission whose outcome was lost can be
+	// repeated safely.
+	Request string `json:"request,omitempty"`
 }
 
 // Manifest is a transfer manifest with everything that happened to it.

@@ -43,6 +43,7 @@ func Run(t *testing.T, newHost func(t *testing.T) scenario.Host) {
 		{"Capacity", testCapacity},
 		{"Config", testConfig},
 		{"IndicatorSnapshot", testIndicatorSnapshot},
+		{"RepeatedCreation", testRepeatedCreation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -593,4 +594,25 @@ func testIndicatorSnapshot(t *testing.T, h scenario.Host, w *scenario.World) {
 	}
 	_, err = publish(w.Province, snap, false)
 	wantCode(t, err, manifest.Conflict)
+}
+
+// testRepeatedCreation: a creation repeated with the same request id (its
+// first outcome was lost) returns the first manifest and makes no second.
+func testRepeatedCreation(t *testing.T, h scenario.Host, w *scenario.World) {
+	c := ctx(t)
+	first := w.OilTrip(false)
+	first.Draft.Request = "erp-order-4711"
+	must(t, first.Create(c, h))
+	again := w.OilTrip(false)
+	again.Draft.Request = "erp-order-4711"
+	must(t, again.Create(c, h))
+	if again.ID() != first.ID() || !bytes.Equal(again.Doc, first.Doc) {
+		t.Fatalf("repeated creation made %s, want the first manifest %s", again.ID(), first.ID())
+	}
+	other := w.OilTrip(false)
+	other.Draft.Request = "erp-order-4712"
+	must(t, other.Create(c, h))
+	if other.ID() == first.ID() {
+		t.Fatalf("a new request id returned the old manifest")
+	}
 }

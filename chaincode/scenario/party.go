@@ -10,7 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"wasteledger/chaincode"
@@ -46,30 +46,31 @@ func (p *Party) Caller() chaincode.Caller { return chaincode.Caller{MSP: p.Org.M
 // Ref names the party in a statement.
 func (p *Party) Ref() *manifest.Party { return &manifest.Party{Org: p.Org.ID, Key: p.KID} }
 
-var orgSeq atomic.Uint64
+var issued sync.Map // codes handed out in this process
 
-// NewUSCC returns a valid unified social credit code in the region, unique
-// within the process and, through a random part, across runs.
+// NewUSCC returns a valid unified social credit code in the region, random
+// in its seven organisation characters (31^7 codes) and unique within the
+// process, so that runs against a reused ledger do not collide.
 func NewUSCC(region string) string {
 	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	var rnd [5]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		panic(err)
+	for {
+		var rnd [7]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			panic(err)
+		}
+		body := []byte("91" + region[:6] + "MA")
+		for _, b := range rnd {
+			body = append(body, alphabet[int(b)%len(alphabet)])
+		}
+		check, err := manifest.USCCCheck(string(body))
+		if err != nil {
+			panic(err)
+		}
+		code := string(append(body, check))
+		if _, dup := issued.LoadOrStore(code, true); !dup {
+			return code
+		}
 	}
-	n := orgSeq.Add(1)
-	body := []byte("91" + region[:6] + "MA")
-	for i := 0; i < 3; i++ {
-		body = append(body, alphabet[int(rnd[i])%len(alphabet)])
-	}
-	for i := 0; i < 4; i++ {
-		body = append(body, alphabet[n%uint64(len(alphabet))])
-		n /= uint64(len(alphabet))
-	}
-	check, err := manifest.USCCCheck(string(body))
-	if err != nil {
-		panic(err)
-	}
-	return string(append(body, check))
 }
 
 // NewParty makes an organisation with a fresh P-256 key; nothing is
