@@ -267,7 +267,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	if p.Items == nil {
 		p.Items = []index.Summary{}
 	}
-	httpx.JSON(w, http.StatusOK, p)
+	b, err := appendPage(make([]byte, 0, 512*len(p.Items)+64), p)
+	if err != nil {
+		httpx.JSON(w, http.StatusOK, p)
+		return
+	}
+	httpx.RawJSON(w, http.StatusOK, append(b, '\n'))
 }
 
 // TemplateResponse is a statement to sign.

@@ -371,7 +371,7 @@ func (h *handlers) checkOwnSignature(ctx context.Context, a auth.Actor, st manif
 }
 
 func (h *handlers) describe(ctx context.Context, a auth.Actor, res *Result, m *manifest.Manifest, doc []byte) {
-	orgs := paper.Orgs(ctx, h.d.Ledger, a, paper.Parties(m)...)
+	orgs := h.orgs.Get(ctx, h.d.Ledger, a, paper.Parties(m)...)
 	s := summarize(m, manifest.Hash(doc), orgs)
 	res.Hash, res.Manifest, res.Next = s.Hash, &s, nextStep(m, a, orgs)
 }

@@ -14,6 +14,7 @@ import (
 	"wasteledger/gateway/auth"
 	"wasteledger/gateway/httpx"
 	"wasteledger/gateway/ledger"
+	"wasteledger/gateway/paper"
 	"wasteledger/gateway/ticket"
 	"wasteledger/manifest"
 )
@@ -81,4 +82,8 @@ func Routes(d Deps) []httpx.Route {
 	return append(routes, appRoutes()...)
 }
 
-type handlers struct{ d Deps }
+type handlers struct {
+	d       Deps
+	tickets ticketCache
+	orgs    paper.OrgCache
+}

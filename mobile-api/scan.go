@@ -77,7 +77,7 @@ func (h *handlers) scan(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) doScan(ctx context.Context, a auth.Actor, in ScanRequest) (*ScanResult, error) {
 	now := h.d.Now()
-	t, err := ticket.Verify(h.d.Keyring, ticket.FromURL(in.Ticket), h.d.Issuer, now)
+	t, err := h.tickets.verify(h.d.Keyring, ticket.FromURL(in.Ticket), h.d.Issuer, now)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (h *handlers) doScan(ctx context.Context, a auth.Actor, in ScanRequest) (*S
 		res.Stale = true
 		res.StaleDetail = staleDetail(t, m)
 	}
-	orgs := paper.Orgs(ctx, h.d.Ledger, a, paper.Parties(m)...)
+	orgs := h.orgs.Get(ctx, h.d.Ledger, a, paper.Parties(m)...)
 	res.Manifest = summarize(m, hash, orgs)
 	res.Next = nextStep(m, a, orgs)
 	res.Checklist = checklist(m, driverLeg(m, a, res.Next))
@@ -120,15 +120,42 @@ func (h *handlers) checkPrinted(ctx context.Context, a auth.Actor, t ticket.Tick
 	if t.Version >= m.Version {
 		return ticket.Fail(ticket.Mismatch, "the ticket names version %d of %s, but the ledger has version %d with another content: this paper is not genuine / 二维码与账本记录不符，纸质联单不可信", t.Version, t.Manifest, m.Version)
 	}
-	hist, err := h.history(ctx, a, m.ID)
-	if err != nil {
-		return err
+	had, ok := versionHash(m, t.Version)
+	if !ok {
+		hist, err := h.history(ctx, a, m.ID)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(hist, func(e chaincode.HistoryEntry) bool { return e.Version == t.Version }); i >= 0 {
+			had = hist[i].Hash
+		}
 	}
-	i := slices.IndexFunc(hist, func(e chaincode.HistoryEntry) bool { return e.Version == t.Version })
-	if i < 0 || hist[i].Hash != t.Hash {
+	if had == "" || had != t.Hash {
 		return ticket.Fail(ticket.Mismatch, "the ticket names version %d of %s with a content the ledger never had: this paper is not genuine / 二维码与账本记录不符，纸质联单不可信", t.Version, t.Manifest)
 	}
 	return nil
+}
+
+// versionHash returns the hash of an earlier version of m as its recorded
+// steps tell it, without the ledger's history. Versions count from 1 at
+// creation, and each recorded step and each follow-up adds one; with no
+// follow-up, version v+1 is what step v recorded, and that step's signed
+// statement names as prev the hash of version v — which the contract
+// checked against the stored version before it recorded the step. It
+// reports false when m does not have that shape (a follow-up was added):
+// the history answers then.
+func versionHash(m *manifest.Manifest, version int) (string, bool) {
+	if len(m.Followups) > 0 || m.Version != 1+len(m.Steps) || version < 1 || version > len(m.Steps) {
+		return "", false
+	}
+	var st struct {
+		Manifest string `json:"manifest"`
+		Prev     string `json:"prev"`
+	}
+	if err := json.Unmarshal([]byte(m.Steps[version-1].Statement), &st); err != nil || st.Manifest != m.ID || st.Prev == "" {
+		return "", false
+	}
+	return st.Prev, true
 }
 
 func (h *handlers) history(ctx context.Context, a auth.Actor, id string) ([]chaincode.HistoryEntry, error) {
@@ -169,7 +196,7 @@ func (h *handlers) template(w http.ResponseWriter, r *http.Request) {
 		problem.Error(w, r, h.d.Log, err)
 		return
 	}
-	orgs := paper.Orgs(r.Context(), h.d.Ledger, a, paper.Parties(m)...)
+	orgs := h.orgs.Get(r.Context(), h.d.Ledger, a, paper.Parties(m)...)
 	next := nextStep(m, a, orgs)
 	step := manifest.Step(r.URL.Query().Get("step"))
 	if step == "" {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -51,6 +52,10 @@ type benchHTTPConfig struct {
 	HandoverAPI   string // rest (POST /api/v1/manifests/{id}/handover) or mobile (POST /mobile/v1/handovers)
 	ServerLog     string // serve's --log-level
 	BlockWait     time.Duration
+	Idempotency   bool   // handovers carry an Idempotency-Key
+	Reference     []int  // client counts of the reference runs: handovers only
+	CPUProfile    string // prefix of the serve CPU profiles of the measured runs
+	DebugURL      string // with Target: that serve's --debug-addr, for profiles
 }
 
 func runBenchHTTP(ctx context.Context, e *env, args []string) error {
@@ -69,15 +74,22 @@ func runBenchHTTP(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&c.HandoverAPI, "handover-api", "rest", "rest: POST /api/v1/manifests/{id}/handover; mobile: POST /mobile/v1/handovers")
 	fs.StringVar(&c.ServerLog, "server-log-level", "info", "the started serve's --log-level (info logs one line per request)")
 	fs.DurationVar(&c.BlockWait, "block-wait", 10*time.Millisecond, "the started serve's --block-wait")
+	reference := fs.String("reference-clients", envDefault("bench-reference-clients", "32"), "after the mixed runs, reference runs of handovers only at these client counts, comma-separated (empty: none)")
+	fs.BoolVar(&c.Idempotency, "idempotency-keys", false, "send an Idempotency-Key with each handover (the gateway then records every answer; the driver app sends none)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write serve's CPU profile of each measured run to PREFIX-MIX-CLIENTS.pprof (a started serve, or --target with --debug-url)")
+	fs.StringVar(&c.DebugURL, "debug-url", "", "with --target and --cpuprofile: base URL of the target's pprof server (its --debug-addr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, s := range strings.Split(*clients, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			return fmt.Errorf("--clients: %q is not a positive number", s)
-		}
-		c.Clients = append(c.Clients, n)
+	var err error
+	if c.Clients, err = parseCounts("--clients", *clients); err != nil {
+		return err
+	}
+	if len(c.Clients) == 0 {
+		return errors.New("--clients: no client counts")
+	}
+	if c.Reference, err = parseCounts("--reference-clients", *reference); err != nil {
+		return err
 	}
 	for _, kv := range strings.Split(*mix, ",") {
 		k, v, _ := strings.Cut(kv, "=")
@@ -119,8 +131,27 @@ func runBenchHTTP(ctx context.Context, e *env, args []string) error {
 		if c.AdminPassword == "" {
 			return errors.New("--target needs --admin-password")
 		}
+		if c.CPUProfile != "" && c.DebugURL == "" {
+			return errors.New("--cpuprofile with --target needs --debug-url")
+		}
+		b.debugURL = strings.TrimRight(c.DebugURL, "/")
 	}
 	return b.run(ctx)
+}
+
+func parseCounts(flag, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flag, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // benchCities are Guangdong's prefecture-level cities: one producer each,
@@ -142,6 +173,9 @@ type bencher struct {
 	plant     manifest.Org
 	permit    manifest.Permit
 	licence   manifest.Permit
+
+	pid      int    // the started serve's process, for its CPU time
+	debugURL string // its pprof server, for --cpuprofile
 
 	ready   []prepared // signed pickups not yet submitted
 	next    atomic.Int64
@@ -184,12 +218,23 @@ func (b *bencher) startServer(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "serve", "--data", data, "--addr", addr, "--rate", "1000000",
-		"--log-level", b.cfg.ServerLog, "--block-wait", b.cfg.BlockWait.String())
+	args := []string{"serve", "--data", data, "--addr", addr, "--rate", "1000000",
+		"--log-level", b.cfg.ServerLog, "--block-wait", b.cfg.BlockWait.String()}
+	if b.cfg.CPUProfile != "" {
+		dl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		b.debugURL = "http://" + dl.Addr().String()
+		args = append(args, "--debug-addr", dl.Addr().String())
+		dl.Close()
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	b.pid = cmd.Process.Pid
 	stop := func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -234,11 +279,15 @@ func (b *bencher) startServer(ctx context.Context) (func(), error) {
 	return stop, nil
 }
 
-// call sends a JSON request and decodes a 2xx answer into out.
-func (b *bencher) call(ctx context.Context, method, path, token string, body []byte, out any) (int, error) {
+// call sends a JSON request and decodes a 2xx answer into out. A
+// non-empty idemKey is sent as the Idempotency-Key.
+func (b *bencher) call(ctx context.Context, method, path, token string, body []byte, out any, idemKey ...string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, b.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
+	}
+	if len(idemKey) > 0 && idemKey[0] != "" {
+		req.Header.Set("Idempotency-Key", idemKey[0])
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -472,7 +521,11 @@ func (b *bencher) prepare(ctx context.Context, n int) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	b.ready, b.next = made, atomic.Int64{}
+	// Pickups prepared earlier and not yet submitted are still valid: each
+	// names the version its manifest is still at.
+	left := b.ready[min(int(b.next.Load()), len(b.ready)):]
+	b.ready = append(append(make([]prepared, 0, len(left)+len(made)), left...), made...)
+	b.next.Store(0)
 	if len(b.ids) == 0 {
 		for _, m := range made {
 			b.ids = append(b.ids, m.id)
@@ -521,48 +574,92 @@ type sample struct {
 	err bool
 }
 
+// result is one measured run.
 type result struct {
+	mix       [3]int
 	clients   int
 	elapsed   time.Duration
 	samples   []sample
 	exhausted int64
 	firstErr  string
+	serverCPU time.Duration // serve's user+system CPU time during the run; 0 if unknown
+	benchCPU  time.Duration // this process's (the load generator's)
+	lagAfter  int64         // index events not yet applied when the run ended; -1 if unknown
+	catchUp   time.Duration // until the index had applied every event of the run
 }
 
 func (b *bencher) run(ctx context.Context) error {
 	if err := b.setup(ctx); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	// Handovers/s to prepare for: a guess for the first run, then twice the
-	// rate the previous run reached (more clients go faster, up to a point).
-	rate := 150.0
-	if b.cfg.Clients[0] > 1 {
-		rate = 1500
+	type plan struct {
+		mix     [3]int
+		clients int
 	}
+	var plans []plan
+	for _, n := range b.cfg.Clients {
+		plans = append(plans, plan{b.cfg.Mix, n})
+	}
+	if b.cfg.Mix != [3]int{1, 0, 0} {
+		for _, n := range b.cfg.Reference {
+			plans = append(plans, plan{[3]int{1, 0, 0}, n})
+		}
+	}
+	// Handovers/s to prepare for: a guess for one client, then half again
+	// the fastest rate seen so far, and at least the issue's target,
+	// 2,000/s, with a margin (more clients go faster, up to a point; a run
+	// that runs out of prepared pickups under-reports). Unused pickups
+	// carry over to the next run.
+	const target = 2000.0
+	maxSeen := 0.0
 	var results []result
-	for i, n := range b.cfg.Clients {
-		want := int(rate*(b.cfg.Duration+b.cfg.Warmup).Seconds()) + n
+	for i, p := range plans {
+		rate := max(1.5*maxSeen, 1.25*target)
+		if i == 0 && p.clients == 1 {
+			rate = 150
+		}
+		want := int(rate*(b.cfg.Duration+b.cfg.Warmup).Seconds()) + p.clients
 		if i == 0 && b.cfg.Prepare > 0 {
 			want = b.cfg.Prepare
 		}
-		if b.cfg.Mix[0] == 0 {
-			want = 64
+		if i == 0 && p.mix[0] == 0 {
+			want = 64 // manifests to scan and read
 		}
-		if err := b.prepare(ctx, want); err != nil {
-			return fmt.Errorf("prepare: %w", err)
+		if need := want - (len(b.ready) - min(int(b.next.Load()), len(b.ready))); need > 0 {
+			if err := b.prepare(ctx, need); err != nil {
+				return fmt.Errorf("prepare: %w", err)
+			}
 		}
 		if i == 0 {
 			b.fetchTickets(ctx)
 		}
+		// Start from a quiet server: the index has applied what preparing wrote.
+		b.waitIndex(ctx, 2*time.Minute)
 		if b.cfg.Warmup > 0 {
-			b.level(ctx, n, b.cfg.Warmup)
+			b.level(ctx, p.mix, p.clients, b.cfg.Warmup)
 		}
-		r := b.level(ctx, n, b.cfg.Duration)
+		var prof *profileFetch
+		if b.cfg.CPUProfile != "" {
+			prof = b.startProfile(ctx, fmt.Sprintf("%s-%s-%d.pprof", b.cfg.CPUProfile, mixName(p.mix), p.clients), b.cfg.Duration)
+		}
+		s0, c0 := b.serverCPU(), benchCPU()
+		r := b.level(ctx, p.mix, p.clients, b.cfg.Duration)
+		r.serverCPU, r.benchCPU = b.serverCPU()-s0, benchCPU()-c0
+		r.lagAfter, r.catchUp = b.indexLag(ctx), 0
+		if r.lagAfter > 0 {
+			t := time.Now()
+			b.waitIndex(ctx, time.Minute)
+			r.catchUp = time.Since(t)
+		}
+		if prof != nil {
+			if err := prof.wait(); err != nil {
+				fmt.Fprintf(b.log, "bench: cpu profile: %v\n", err)
+			}
+		}
 		results = append(results, r)
-		h := r.count(opHandover)
-		seen := float64(h) / r.elapsed.Seconds()
-		rate = max(2*seen, 1000)
-		fmt.Fprintf(b.log, "bench: %d clients done: %.0f handovers/s\n", n, seen)
+		seen := float64(r.count(opHandover)) / r.elapsed.Seconds()
+		maxSeen = max(maxSeen, seen)
+		fmt.Fprintf(b.log, "bench: mix %s, %d clients done: %.0f handovers/s\n", mixName(p.mix), p.clients, seen)
 		if r.firstErr != "" {
 			fmt.Fprintf(b.log, "bench: first error: %s\n", r.firstErr)
 		}
@@ -571,10 +668,20 @@ func (b *bencher) run(ctx context.Context) error {
 	return nil
 }
 
-// level runs n clients for d.
-func (b *bencher) level(ctx context.Context, n int, d time.Duration) result {
+func mixName(m [3]int) string {
+	var parts []string
+	for op, w := range m {
+		if w > 0 {
+			parts = append(parts, opNames[op]+strconv.Itoa(w))
+		}
+	}
+	return strings.Join(parts, "-")
+}
+
+// level runs n clients for d with the given mix.
+func (b *bencher) level(ctx context.Context, mix [3]int, n int, d time.Duration) result {
 	pattern := make([]int, 0, 16)
-	for op, w := range b.cfg.Mix {
+	for op, w := range mix {
 		for j := 0; j < w; j++ {
 			pattern = append(pattern, op)
 		}
@@ -594,6 +701,7 @@ func (b *bencher) level(ctx context.Context, n int, d time.Duration) result {
 			defer wg.Done()
 			local := make([]sample, 0, 4096)
 			drv := b.drivers[c%len(b.drivers)]
+			reads := c
 			for i := c; time.Now().Before(stopAt); i++ {
 				op := pattern[i%len(pattern)]
 				var (
@@ -614,7 +722,11 @@ func (b *bencher) level(ctx context.Context, n int, d time.Duration) result {
 					if b.cfg.HandoverAPI == "mobile" {
 						path = "/mobile/v1/handovers"
 					}
-					_, err = b.call(ctx, "POST", path, b.drivers[p.driver].token, p.body, nil)
+					key := ""
+					if b.cfg.Idempotency {
+						key = "bench-handover-" + p.id
+					}
+					_, err = b.call(ctx, "POST", path, b.drivers[p.driver].token, p.body, nil, key)
 				case opScan:
 					if len(b.tickets) > 0 {
 						body, _ := json.Marshal(map[string]string{"ticket": b.tickets[i%len(b.tickets)]})
@@ -623,7 +735,10 @@ func (b *bencher) level(ctx context.Context, n int, d time.Duration) result {
 						_, err = b.call(ctx, "GET", "/api/v1/manifests/"+b.ids[i%len(b.ids)], drv.token, nil, nil)
 					}
 				case opRead:
-					if i%2 == 0 {
+					// Half the reads get a manifest, half list what waits for
+					// the driver's carrier.
+					reads++
+					if reads%2 == 0 {
 						_, err = b.call(ctx, "GET", "/api/v1/manifests/"+b.ids[(i*7)%len(b.ids)], drv.token, nil, nil)
 					} else {
 						_, err = b.call(ctx, "GET", "/api/v1/manifests?waiting=me&limit=20", drv.token, nil, nil)
@@ -640,11 +755,122 @@ func (b *bencher) level(ctx context.Context, n int, d time.Duration) result {
 		}()
 	}
 	wg.Wait()
-	r := result{clients: n, elapsed: time.Since(start), samples: all, exhausted: exhausted.Load()}
+	r := result{mix: mix, clients: n, elapsed: time.Since(start), samples: all, exhausted: exhausted.Load(), lagAfter: -1}
 	if v := firstErr.Load(); v != nil {
 		r.firstErr = v.(string)
 	}
 	return r
+}
+
+// lagNotReady stands for an index lag beyond what /readyz accepts.
+const lagNotReady = 1 << 30
+
+// indexLag asks serve's /readyz how many events its index trails the
+// ledger by; -1 if it does not say.
+func (b *bencher) indexLag(ctx context.Context) int64 {
+	req, err := http.NewRequestWithContext(ctx, "GET", b.base+"/readyz", nil)
+	if err != nil {
+		return -1
+	}
+	res, err := b.http.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	var out struct {
+		Lag *int64 `json:"index_lag_events"`
+	}
+	if res.StatusCode == http.StatusServiceUnavailable {
+		return lagNotReady
+	}
+	if json.NewDecoder(res.Body).Decode(&out) != nil || out.Lag == nil {
+		return -1
+	}
+	return *out.Lag
+}
+
+// waitIndex waits until serve's index has applied every event, at most max.
+func (b *bencher) waitIndex(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if lag := b.indexLag(ctx); lag <= 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// serverCPU is the started serve's user+system CPU time so far (Linux
+// /proc); 0 when unknown.
+func (b *bencher) serverCPU() time.Duration {
+	if b.pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(b.pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 per second).
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// benchCPU is this process's user+system CPU time so far.
+func benchCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// profileFetch is a CPU profile being taken of serve.
+type profileFetch struct{ done chan error }
+
+func (p *profileFetch) wait() error { return <-p.done }
+
+// startProfile asks serve's pprof server for a CPU profile of the next d
+// and writes it to path.
+func (b *bencher) startProfile(ctx context.Context, path string, d time.Duration) *profileFetch {
+	p := &profileFetch{done: make(chan error, 1)}
+	go func() {
+		p.done <- func() error {
+			secs := max(int(d.Round(time.Second)/time.Second), 1)
+			req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.debugURL, secs), nil)
+			if err != nil {
+				return err
+			}
+			res, err := b.http.Do(req)
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			if res.StatusCode != 200 {
+				return fmt.Errorf("%s: %s", req.URL, res.Status)
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, res.Body); err != nil {
+				f.Close()
+				return err
+			}
+			fmt.Fprintf(b.log, "bench: wrote %s\n", path)
+			return f.Close()
+		}()
+	}()
+	return p
 }
 
 func (r result) count(op int) int {
@@ -667,11 +893,27 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func (b *bencher) report(results []result) {
-	fmt.Fprintf(b.out, "\nwasteledger bench http: %s, mix handover:scan:read = %d:%d:%d, %v per run, handovers via %s\n",
-		b.base, b.cfg.Mix[0], b.cfg.Mix[1], b.cfg.Mix[2], b.cfg.Duration, b.cfg.HandoverAPI)
-	tw := tabwriter.NewWriter(b.out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clients\trequests/s\thandovers/s\terrors\tp50 all\tp99 all\tp50 handover\tp99 handover\tp50 scan\tp99 scan\tp50 read\tp99 read\t")
-	for _, r := range results {
+	idem := ""
+	if b.cfg.Idempotency {
+		idem = " with Idempotency-Key"
+	}
+	fmt.Fprintf(b.out, "\nwasteledger bench http: %s, %v per run, handovers via %s%s\n", b.base, b.cfg.Duration, b.cfg.HandoverAPI, idem)
+	var notes []string
+	var tw *tabwriter.Writer
+	for k, r := range results {
+		if k == 0 || r.mix != results[k-1].mix {
+			if tw != nil {
+				tw.Flush()
+				fmt.Fprintln(b.out)
+			}
+			what := "mix"
+			if r.mix == [3]int{1, 0, 0} && b.cfg.Mix != r.mix {
+				what = "reference, handovers only:"
+			}
+			fmt.Fprintf(b.out, "%s handover:scan:read = %d:%d:%d\n", what, r.mix[0], r.mix[1], r.mix[2])
+			tw = tabwriter.NewWriter(b.out, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "clients\treq/s\thandovers/s\terrors\tp50 all\tp99 all\tp50 hand\tp99 hand\tp50 scan\tp99 scan\tp50 read\tp99 read\tCPU µs/hand\tCPU µs/req\tserve cores\tbench cores\t")
+		}
 		var all []time.Duration
 		per := make([][]time.Duration, opCount)
 		errs := 0
@@ -684,16 +926,50 @@ func (b *bencher) report(results []result) {
 			per[s.op] = append(per[s.op], s.d)
 		}
 		secs := r.elapsed.Seconds()
-		ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" }
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.clients, float64(len(all))/secs, float64(len(per[opHandover]))/secs, errs,
+		ms := func(d time.Duration) string {
+			if d == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64)
+		}
+		cpu := func(total time.Duration, n int) string {
+			if total == 0 || n == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(float64(total)/1e3/float64(n), 'f', 0, 64)
+		}
+		cores := func(d time.Duration) string {
+			if d == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(d.Seconds()/secs, 'f', 2, 64)
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.clients, float64(len(all))/secs, float64(len(per[opHandover]))/secs, errs,
 			ms(percentile(all, .5)), ms(percentile(all, .99)),
 			ms(percentile(per[opHandover], .5)), ms(percentile(per[opHandover], .99)),
 			ms(percentile(per[opScan], .5)), ms(percentile(per[opScan], .99)),
-			ms(percentile(per[opRead], .5)), ms(percentile(per[opRead], .99)))
+			ms(percentile(per[opRead], .5)), ms(percentile(per[opRead], .99)),
+			cpu(r.serverCPU, len(per[opHandover])), cpu(r.serverCPU, len(all)), cores(r.serverCPU), cores(r.benchCPU))
 		if r.exhausted > 0 {
-			defer fmt.Fprintf(b.out, "  (%d clients: %d handovers found no prepared manifest and read instead)\n", r.clients, r.exhausted)
+			notes = append(notes, fmt.Sprintf("%s, %d clients: %d handovers found no prepared manifest and read instead", mixName(r.mix), r.clients, r.exhausted))
+		}
+		switch {
+		case r.lagAfter >= lagNotReady:
+			notes = append(notes, fmt.Sprintf("%s, %d clients: the index was too far behind for /readyz when the run ended; it caught up %v later", mixName(r.mix), r.clients, r.catchUp.Round(time.Millisecond)))
+		case r.lagAfter > 0:
+			notes = append(notes, fmt.Sprintf("%s, %d clients: the index was %d events behind when the run ended; it caught up %v later", mixName(r.mix), r.clients, r.lagAfter, r.catchUp.Round(time.Millisecond)))
+		}
+		if r.firstErr != "" {
+			notes = append(notes, fmt.Sprintf("%s, %d clients: first error: %s", mixName(r.mix), r.clients, r.firstErr))
 		}
 	}
-	tw.Flush()
-	fmt.Fprintln(b.out, "handovers/s counts committed signed handovers (two P-256 signatures each, verified by the contract); requests/s counts every 2xx answer.")
+	if tw != nil {
+		tw.Flush()
+	}
+	fmt.Fprintln(b.out, "\nhandovers/s counts committed signed handovers (two P-256 signatures each, verified by the contract); requests/s counts every 2xx answer.")
+	fmt.Fprintln(b.out, "Latencies in ms. CPU µs/hand and µs/req: serve's CPU time (user+system) over the run divided by the handovers, by all requests;")
+	fmt.Fprintln(b.out, "cores: CPU seconds per second of serve and of this load generator, which share the machine.")
+	for _, n := range notes {
+		fmt.Fprintln(b.out, "  "+n)
+	}
 }

@@ -24,8 +24,10 @@ const poll = 2 * time.Second
 
 // Follow applies the source's events from the checkpoint on until ctx ends,
 // then returns ctx's error. The source wakes it as soon as a commit lands,
-// so an applied event is visible to queries within milliseconds. Read
-// errors are retried with backoff and reported in Status.
+// so an event is visible to queries within milliseconds when the follower
+// was idle, and within Config.Linger more under load, when it lets events
+// gather into larger transactions. Read errors are retried with backoff
+// and reported in Status.
 func (ix *Index) Follow(ctx context.Context, src Source) error {
 	ix.notify(func(s *Status) { s.Following = true })
 	defer ix.notify(func(s *Status) { s.Following = false })
@@ -34,7 +36,7 @@ func (ix *Index) Follow(ctx context.Context, src Source) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := ix.step(ctx, src, poll)
+		n, read, err := ix.step(ctx, src, poll)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -54,28 +56,41 @@ func (ix *Index) Follow(ctx context.Context, src Source) error {
 		if st := ix.Status(); st.CaughtUp != caught || st.Err != "" {
 			ix.notify(func(s *Status) { s.CaughtUp, s.Err = caught, "" })
 		}
+		// Let the next events gather, unless the feed is behind by a
+		// whole batch already.
+		if wait := time.Until(read.Add(ix.cfg.Linger)); n > 0 && caught && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
 	}
 }
 
 // step reads and applies one batch after the checkpoint, waiting up to wait
-// for the first event. It returns how many events the source returned.
-func (ix *Index) step(ctx context.Context, src Source, wait time.Duration) (int, error) {
+// for the first event. It returns how many events the source returned and
+// when it returned them.
+func (ix *Index) step(ctx context.Context, src Source, wait time.Duration) (int, time.Time, error) {
 	rctx, cancel := context.WithTimeout(ctx, wait)
 	evs, err := src.Events(rctx, ix.Checkpoint(), ix.cfg.Batch)
 	cancel()
+	read := time.Now()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return 0, nil // no new events within the wait
+			return 0, read, nil // no new events within the wait
 		}
 		if manifest.CodeOf(err) == manifest.Unavailable && rctx.Err() != nil && ctx.Err() == nil {
-			return 0, nil
+			return 0, read, nil
 		}
-		return 0, fmt.Errorf("read events: %w", err)
+		return 0, read, fmt.Errorf("read events: %w", err)
 	}
 	if err := ix.Apply(ctx, evs); err != nil {
-		return 0, err
+		return 0, read, err
 	}
-	return len(evs), nil
+	return len(evs), read, nil
 }
 
 // CatchUp applies events until the source has no more, then returns the
@@ -83,7 +98,7 @@ func (ix *Index) step(ctx context.Context, src Source, wait time.Duration) (int,
 func (ix *Index) CatchUp(ctx context.Context, src Source, progress func(Status)) (int64, error) {
 	var total int64
 	for {
-		n, err := ix.step(ctx, src, 200*time.Millisecond)
+		n, _, err := ix.step(ctx, src, 200*time.Millisecond)
 		if err != nil {
 			return total, err
 		}
@@ -151,11 +166,7 @@ func (ix *Index) Repair(ctx context.Context, id string, history []Version) error
 		return fmt.Errorf("index: repair %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	p, err := newProjector(ctx, tx)
-	if err != nil {
-		return fmt.Errorf("index: repair %s: %w", id, err)
-	}
-	defer p.close()
+	p := newProjector(ctx, tx)
 	if _, err := tx.ExecContext(ctx, "DELETE FROM versions WHERE manifest_id = ? AND version <= ?", id, history[len(history)-1].Version); err != nil {
 		return fmt.Errorf("index: repair %s: %w", id, err)
 	}
@@ -173,7 +184,7 @@ func (ix *Index) Repair(ctx context.Context, id string, history []Version) error
 		if err != nil {
 			return fmt.Errorf("index: repair %s: %w", id, err)
 		}
-		if err := p.write(m, v.Hash, pos); err != nil {
+		if err := p.write(m, v.Hash, pos, nil); err != nil { // every row, whatever the index holds
 			return fmt.Errorf("index: repair %s: %w", id, err)
 		}
 	}

@@ -21,6 +21,9 @@ import (
 // DefaultFile is the index's file name in the data directory.
 const DefaultFile = "index.db"
 
+// DefaultLinger is Config.Linger's default.
+const DefaultLinger = 25 * time.Millisecond
+
 // Config configures an index. Only Path is required.
 type Config struct {
 	Path    string // the SQLite file; created if missing
@@ -28,6 +31,12 @@ type Config struct {
 	Logger  *slog.Logger
 	// Batch is how many events one transaction applies (default 1000).
 	Batch int
+	// Linger is how long Follow lets events gather after it read a batch
+	// before it reads the next (default 25 ms; negative: not at all).
+	// Under load one transaction then applies many events, writing each
+	// page they share once; an event that arrives when the follower is
+	// idle is applied at once.
+	Linger time.Duration
 }
 
 // Index is an open off-chain index. Its methods are safe for concurrent
@@ -82,10 +91,13 @@ func Open(ctx context.Context, cfg Config) (*Index, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 1000
 	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	w, err := sql.Open("sqlite3", dsn(cfg.Path, "_busy_timeout=10000", "_foreign_keys=on", "_journal_mode=WAL", "_synchronous=NORMAL", "_txlock=immediate", "cache=private"))
+	w, err := sql.Open("sqlite3", dsn(cfg.Path, "_busy_timeout=10000", "_foreign_keys=on", "_journal_mode=WAL", "_synchronous=NORMAL", "_txlock=immediate", "cache=private", "_stmt_cache_size=128"))
 	if err != nil {
 		return nil, fmt.Errorf("index: open: %w", err)
 	}
@@ -100,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Index, error) {
 		w.Close()
 		return nil, fmt.Errorf("index: open: %w", err)
 	}
-	r, err := sql.Open("sqlite3", dsn(cfg.Path, "_busy_timeout=10000", "_foreign_keys=on", "_query_only=1", "_cache_size=-32768"))
+	r, err := sql.Open("sqlite3", dsn(cfg.Path, "_busy_timeout=10000", "_foreign_keys=on", "_query_only=1", "_cache_size=-32768", "_stmt_cache_size=64"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("index: open: %w", err)

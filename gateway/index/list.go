@@ -1,13 +1,16 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"wasteledger/manifest"
 	"wasteledger/manifest/catalog"
@@ -44,7 +47,7 @@ func (ix *Index) List(ctx context.Context, f Filter) (Page, error) {
 	if limit > MaxLimit {
 		return Page{}, manifest.FieldError(manifest.Invalid, "limit", "limit must be 1–%d", MaxLimit)
 	}
-	var where []string
+	var where []string // the filters' terms on m
 	var args []any
 	if len(f.Status) > 0 {
 		ph := make([]string, len(f.Status))
@@ -56,10 +59,6 @@ func (ix *Index) List(ctx context.Context, f Filter) (Page, error) {
 			args = append(args, string(s))
 		}
 		where = append(where, "m.status IN ("+strings.Join(ph, ",")+")")
-	}
-	if f.Party != "" {
-		where = append(where, "m.id IN (SELECT manifest_id FROM parties WHERE org = ?)")
-		args = append(args, f.Party)
 	}
 	if f.Code != "" {
 		where = append(where, "m.id IN (SELECT manifest_id FROM lines WHERE code = ?)")
@@ -90,47 +89,166 @@ func (ix *Index) List(ctx context.Context, f Filter) (Page, error) {
 		where = append(where, "m.created < ?")
 		args = append(args, f.To.UnixNano())
 	}
-	if f.WaitingFor != "" {
-		where = append(where, "(m.next_from = ? OR m.next_to = ?)")
-		args = append(args, f.WaitingFor, f.WaitingFor)
-	}
+	var after []any // the keyset: (created, id) of the previous page's last item
 	if f.After != "" {
 		created, id, err := parseToken(f.After)
 		if err != nil {
 			return Page{}, err
 		}
-		where = append(where, "(m.created < ? OR (m.created = ? AND m.id < ?))")
-		args = append(args, created, created, id)
+		after = []any{created, id}
 	}
-	q := summarySQL
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	// Every plan walks an index newest first and stops after limit+1
+	// matches: by waiting organisation (one range per side of the step),
+	// by party, or by creation.
+	if f.WaitingFor != "" {
+		return ix.listWaiting(ctx, f, where, args, after, limit)
 	}
-	q += " ORDER BY m.created DESC, m.id DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := ix.r.QueryContext(ctx, q, args...)
+	var q string
+	var qargs []any
+	if f.Party != "" {
+		// One party row per manifest: an organisation may hold several
+		// roles on it.
+		w := append([]string{"p.org = ?", "p.role = (SELECT MIN(p2.role) FROM parties p2 WHERE p2.org = p.org AND p2.manifest_id = p.manifest_id)"}, where...)
+		qargs = append([]any{f.Party}, args...)
+		if after != nil {
+			w = append(w, "(p.created, p.manifest_id) < (?, ?)")
+			qargs = append(qargs, after...)
+		}
+		q = "SELECT " + summaryCols + " FROM parties p JOIN manifests m ON m.id = p.manifest_id" + summaryJoins +
+			" WHERE " + strings.Join(w, " AND ") + " ORDER BY p.created DESC, p.manifest_id DESC LIMIT ?"
+	} else {
+		if after != nil {
+			where = append(where, "(m.created, m.id) < (?, ?)")
+			args = append(args, after...)
+		}
+		q = summarySQL
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		q += " ORDER BY m.created DESC, m.id DESC"
+		q += " LIMIT ?"
+		qargs = args
+	}
+	rows, err := ix.r.QueryContext(ctx, q, append(qargs, limit+1)...)
 	if err != nil {
 		return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
 	}
 	defer rows.Close()
-	page := Page{Items: []Summary{}}
+	var items []Summary
 	for rows.Next() {
-		s, created, err := scanSummary(rows)
+		s, _, err := scanSummary(rows)
 		if err != nil {
 			return Page{}, err
 		}
-		if len(page.Items) == limit {
-			last := page.Items[len(page.Items)-1]
-			page.Next = makeToken(last.Created.UnixNano(), last.ID)
-			break
-		}
-		_ = created
-		page.Items = append(page.Items, s)
+		items = append(items, s)
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
 	}
-	return page, nil
+	return pageOf(items, limit), nil
+}
+
+// pageOf makes a page of up to limit+1 items in order.
+func pageOf(items []Summary, limit int) Page {
+	page := Page{Items: items}
+	if page.Items == nil {
+		page.Items = []Summary{}
+	}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		last := page.Items[limit-1]
+		page.Next = makeToken(last.Created.UnixNano(), last.ID)
+	}
+	return page
+}
+
+// listWaiting lists the manifests waiting for f.WaitingFor: the newest
+// limit+1 of each side of the step (both from the index, in order), merged,
+// and their summaries, all read in one snapshot.
+func (ix *Index) listWaiting(ctx context.Context, f Filter, where []string, args, after []any, limit int) (Page, error) {
+	tx, err := ix.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+	}
+	defer tx.Rollback()
+	type key struct {
+		created int64
+		id      string
+	}
+	var keys []key
+	seen := map[string]bool{}
+	for _, col := range []string{"next_from", "next_to"} {
+		w := append([]string{"m." + col + " = ?", "m." + col + " <> ''"}, where...)
+		a := append([]any{f.WaitingFor}, args...)
+		if f.Party != "" {
+			w = append(w, "m.id IN (SELECT manifest_id FROM parties WHERE org = ?)")
+			a = append(a, f.Party)
+		}
+		if after != nil {
+			w = append(w, "(m.created, m.id) < (?, ?)")
+			a = append(a, after...)
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT m.created, m.id FROM manifests m WHERE "+strings.Join(w, " AND ")+
+			" ORDER BY m.created DESC, m.id DESC LIMIT ?", append(a, limit+1)...)
+		if err != nil {
+			return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+		}
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.created, &k.id); err != nil {
+				rows.Close()
+				return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+			}
+			// A manifest waiting for the organisation on both sides is
+			// listed once.
+			if !seen[k.id] {
+				seen[k.id] = true
+				keys = append(keys, k)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+		}
+	}
+	// Each side's newest limit+1 hold the newest limit+1 of both.
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(b.created, a.created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.id, a.id)
+	})
+	keys = keys[:min(len(keys), limit+1)]
+	if len(keys) == 0 {
+		return pageOf(nil, limit), nil
+	}
+	ids := make([]string, len(keys))
+	at := make(map[string]int, len(keys))
+	for i, k := range keys {
+		ids[i], at[k.id] = k.id, i
+	}
+	rows, err := tx.QueryContext(ctx, summarySQL+" WHERE m.id IN (SELECT value FROM json_each(?))", mustJSON(ids))
+	if err != nil {
+		return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+	}
+	defer rows.Close()
+	items := make([]Summary, len(keys))
+	found := 0
+	for rows.Next() {
+		s, _, err := scanSummary(rows)
+		if err != nil {
+			return Page{}, err
+		}
+		items[at[s.ID]] = s
+		found++
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, manifest.Errorf(manifest.Unavailable, "index: list: %w", err)
+	}
+	if found != len(keys) {
+		return Page{}, manifest.Errorf(manifest.Internal, "index: list: %d of %d manifests read", found, len(keys))
+	}
+	return pageOf(items, limit), nil
 }
 
 // Get returns the summary of one manifest.
@@ -150,9 +268,12 @@ func (ix *Index) Get(ctx context.Context, id string) (Summary, error) {
 	return s, err
 }
 
-const summarySQL = `SELECT m.id, m.status, m.stream, m.version, m.hash, m.producer, COALESCE(po.name, ''), m.receiver, COALESCE(ro.name, ''),
-	m.legs, m.region, m.codes, m.declared_g, m.accepted_g, m.next_step, m.next_from, m.next_to, m.flags, m.created, m.updated
-	FROM manifests m LEFT JOIN orgs po ON po.id = m.producer LEFT JOIN orgs ro ON ro.id = m.receiver`
+const (
+	summaryCols = `m.id, m.status, m.stream, m.version, m.hash, m.producer, COALESCE(po.name, ''), m.receiver, COALESCE(ro.name, ''),
+	m.legs, m.region, m.codes, m.declared_g, m.accepted_g, m.next_step, m.next_from, m.next_to, m.flags, m.created, m.updated`
+	summaryJoins = ` LEFT JOIN orgs po ON po.id = m.producer LEFT JOIN orgs ro ON ro.id = m.receiver`
+	summarySQL   = `SELECT ` + summaryCols + ` FROM manifests m` + summaryJoins
+)
 
 func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 	var s Summary
@@ -162,15 +283,21 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 		&legs, &s.Region, &codes, &s.DeclaredG, &s.AcceptedG, &s.NextStep, &from, &to, &s.Flags, &created, &updated); err != nil {
 		return s, 0, manifest.Errorf(manifest.Unavailable, "index: scan: %w", err)
 	}
-	var ls []FactLeg
-	if err := json.Unmarshal([]byte(legs), &ls); err != nil {
-		return s, 0, manifest.Errorf(manifest.Internal, "index: legs of %s: %w", s.ID, err)
+	if c, ok := quickCarriers(legs); ok {
+		s.Carriers = c
+	} else {
+		var ls []FactLeg
+		if err := json.Unmarshal([]byte(legs), &ls); err != nil {
+			return s, 0, manifest.Errorf(manifest.Internal, "index: legs of %s: %w", s.ID, err)
+		}
+		s.Carriers = make([]string, 0, len(ls))
+		for _, l := range ls {
+			s.Carriers = append(s.Carriers, l.Carrier)
+		}
 	}
-	s.Carriers = make([]string, 0, len(ls))
-	for _, l := range ls {
-		s.Carriers = append(s.Carriers, l.Carrier)
-	}
-	if err := json.Unmarshal([]byte(codes), &s.Codes); err != nil {
+	if c, ok := quickStrings(codes); ok {
+		s.Codes = c
+	} else if err := json.Unmarshal([]byte(codes), &s.Codes); err != nil {
 		return s, 0, manifest.Errorf(manifest.Internal, "index: codes of %s: %w", s.ID, err)
 	}
 	for _, o := range []string{from, to} {
@@ -180,6 +307,77 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 	}
 	s.Created, s.Updated = nsTime(created), nsTime(updated)
 	return s, created, nil
+}
+
+// quickStrings decodes a JSON array of strings without escapes, as the
+// projection writes codes: ["a","b"]. It reports false for anything else
+// (null, escapes, other shapes), which json.Unmarshal then decodes.
+func quickStrings(j string) ([]string, bool) {
+	if len(j) < 2 || j[0] != '[' || j[len(j)-1] != ']' || strings.IndexByte(j, '\\') >= 0 {
+		return nil, false
+	}
+	out := []string{}
+	rest := j[1 : len(j)-1]
+	for rest != "" {
+		if len(rest) < 2 || rest[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		v := rest[1 : 1+end]
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+			return nil, false
+		}
+		out = append(out, v)
+		rest = rest[2+end:]
+		if rest == "" {
+			break
+		}
+		if rest[0] != ',' || len(rest) == 1 {
+			return nil, false
+		}
+		rest = rest[1:]
+	}
+	return out, true
+}
+
+// quickCarriers decodes the carriers of the legs column as the projection
+// writes it, [{"carrier":"…","permit":"…"},…], without escapes; false for
+// anything else.
+func quickCarriers(j string) ([]string, bool) {
+	if len(j) < 2 || j[0] != '[' || j[len(j)-1] != ']' || strings.IndexByte(j, '\\') >= 0 {
+		return nil, false
+	}
+	out := []string{}
+	rest := j[1 : len(j)-1]
+	for rest != "" {
+		obj, after, ok := strings.Cut(rest, "}")
+		if !ok || !strings.HasPrefix(obj, `{"carrier":"`) {
+			return nil, false
+		}
+		obj = obj[len(`{"carrier":"`):]
+		carrier, permit, ok := strings.Cut(obj, `","permit":"`)
+		if !ok || !strings.HasSuffix(permit, `"`) || strings.IndexByte(carrier, '"') >= 0 || strings.IndexByte(permit[:len(permit)-1], '"') >= 0 {
+			return nil, false
+		}
+		for _, v := range []string{carrier, permit} {
+			if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+				return nil, false
+			}
+		}
+		out = append(out, carrier)
+		rest = after
+		if rest == "" {
+			break
+		}
+		if rest[0] != ',' || len(rest) == 1 {
+			return nil, false
+		}
+		rest = rest[1:]
+	}
+	return out, true
 }
 
 func validStatus(s manifest.Status) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync"
 
 	"wasteledger/chaincode"
 	"wasteledger/gateway/auth"
@@ -58,10 +59,28 @@ func Load(ctx context.Context, l ledger.Ledger, a auth.Actor, id string) (*manif
 // Orgs reads the organisations named, for their names; one that cannot be
 // read is left out (the id is still shown).
 func Orgs(ctx context.Context, l ledger.Ledger, a auth.Actor, ids ...string) map[string]manifest.Org {
+	return (*OrgCache)(nil).Get(ctx, l, a, ids...)
+}
+
+// OrgCache is Orgs with a memory: an organisation never changes once the
+// ledger registered it, so one read from the ledger serves every later
+// request. Only what the ledger returned is remembered, and only answered
+// to actors with a ledger identity (the ledger refuses the others). The
+// zero value is ready; a nil *OrgCache remembers nothing.
+type OrgCache struct{ m sync.Map } // id → manifest.Org
+
+// Get is Orgs, answered from memory where it can be.
+func (c *OrgCache) Get(ctx context.Context, l ledger.Ledger, a auth.Actor, ids ...string) map[string]manifest.Org {
 	out := make(map[string]manifest.Org, len(ids))
 	for _, id := range ids {
 		if _, done := out[id]; done || id == "" {
 			continue
+		}
+		if c != nil && a.MSP != "" {
+			if v, ok := c.m.Load(id); ok {
+				out[id] = v.(manifest.Org)
+				continue
+			}
 		}
 		b, err := l.Evaluate(ctx, Caller(a), "GetOrg", []byte(id))
 		if err != nil {
@@ -70,6 +89,9 @@ func Orgs(ctx context.Context, l ledger.Ledger, a auth.Actor, ids ...string) map
 		var o manifest.Org
 		if json.Unmarshal(b, &o) == nil {
 			out[id] = o
+			if c != nil && o.ID == id {
+				c.m.Store(id, o)
+			}
 		}
 	}
 	return out

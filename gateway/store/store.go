@@ -10,6 +10,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -24,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	migratepkg "wasteledger/internal/migrate"
 
@@ -40,6 +42,56 @@ type Store struct {
 	w, r   *sql.DB
 	secret []byte // 32 bytes: AES-256-GCM sealing and code MACs
 	aead   cipher.AEAD
+
+	custodial custodialCache
+
+	// PutIdempotent's records, written by recordResponses: the records of
+	// concurrent requests share one transaction.
+	puts      chan idemPut
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// custodialCache remembers Custodial's answers (the driver app asks for
+// every scan and template) until PutCustodial or RevokeCustodial changes
+// custodial keys: only this Store writes them. gen counts those changes,
+// so that an answer read before a change is not remembered after it.
+type custodialCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]custodialAnswer
+}
+
+type custodialAnswer struct {
+	k   CustodialKey
+	err error
+}
+
+func (c *custodialCache) get(org string) (custodialAnswer, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.m[org]
+	return a, c.gen, ok
+}
+
+func (c *custodialCache) put(org string, gen uint64, a custodialAnswer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= 10000 {
+		c.m = make(map[string]custodialAnswer)
+	}
+	c.m[org] = a
+}
+
+func (c *custodialCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = nil
 }
 
 // Config says where the files are.
@@ -70,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(cfg.Path)
-	w, err := sql.Open("sqlite3", "file:"+esc+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate")
+	w, err := sql.Open("sqlite3", "file:"+esc+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=32")
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -80,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: %s: %w", cfg.Path, err)
 	}
-	r, err := sql.Open("sqlite3", "file:"+esc+"?_busy_timeout=10000&_foreign_keys=on&_query_only=true")
+	r, err := sql.Open("sqlite3", "file:"+esc+"?_busy_timeout=10000&_foreign_keys=on&_query_only=true&_stmt_cache_size=32")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: %w", err)
@@ -92,11 +144,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Store{w: w, r: r, secret: secret, aead: aead}, nil
+	s := &Store{w: w, r: r, secret: secret, aead: aead, puts: make(chan idemPut), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.recordResponses()
+	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.stopped
+	return errors.Join(s.r.Close(), s.w.Close())
+}
 
 func loadSecret(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
@@ -510,13 +568,91 @@ func (s *Store) Idempotent(ctx context.Context, actor, key string) (Response, er
 	return r, nil
 }
 
-// PutIdempotent records a response; the first record for a key wins.
+// PutIdempotent records a response; the first record for a key wins. It
+// returns once the record is committed. Records of concurrent calls are
+// committed together (group commit): one transaction, one WAL commit.
 func (s *Store) PutIdempotent(ctx context.Context, r Response) error {
-	if _, err := s.w.ExecContext(ctx, "INSERT INTO idempotency (actor, key, request_hash, status, content_type, location, body, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created)); err != nil {
-		return unavailable("record response", err)
+	p := idemPut{r: r, done: make(chan error, 1)}
+	select {
+	case s.puts <- p:
+	case <-s.stop:
+		return unavailable("record response", errors.New("the store is closed"))
+	case <-ctx.Done():
+		return unavailable("record response", ctx.Err())
 	}
-	return nil
+	return <-p.done
+}
+
+const insertIdempotent = "INSERT INTO idempotency (actor, key, request_hash, status, content_type, location, body, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+
+type idemPut struct {
+	r    Response
+	done chan error
+}
+
+// maxGroup bounds the records one transaction commits.
+const maxGroup = 128
+
+// recordResponses writes PutIdempotent's records until Close: whatever
+// is waiting when the previous transaction committed goes into the next.
+func (s *Store) recordResponses() {
+	defer close(s.stopped)
+	for {
+		var group []idemPut
+		select {
+		case p := <-s.puts:
+			group = append(group, p)
+		case <-s.stop:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case p := <-s.puts:
+				group = append(group, p)
+			default:
+				break more
+			}
+		}
+		if err := s.putGroup(group); err != nil && len(group) == 1 {
+			group[0].done <- unavailable("record response", err)
+			continue
+		} else if err != nil {
+			// Then one by one, so that each gets its own answer.
+			for _, p := range group {
+				r := p.r
+				_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created))
+				if err != nil {
+					err = unavailable("record response", err)
+				}
+				p.done <- err
+			}
+			continue
+		}
+		for _, p := range group {
+			p.done <- nil
+		}
+	}
+}
+
+func (s *Store) putGroup(group []idemPut) error {
+	if len(group) == 1 {
+		r := group[0].r
+		_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created))
+		return err
+	}
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, p := range group {
+		r := p.r
+		if _, err := tx.Exec(insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // PurgeIdempotent deletes records created before t, and expired codes and
@@ -632,6 +768,7 @@ func CustodialAAD(kid, org string) []byte { return []byte("custodial|" + kid + "
 
 // PutCustodial stores a custodial key.
 func (s *Store) PutCustodial(ctx context.Context, k CustodialKey) error {
+	defer s.custodial.forget()
 	if _, err := s.w.ExecContext(ctx, "INSERT INTO custodial_keys (kid, org, sealed, created) VALUES (?, ?, ?, ?)", k.KID, k.Org, k.Sealed, ts(k.Created)); err != nil {
 		return unavailable("store custodial key", err)
 	}
@@ -641,6 +778,25 @@ func (s *Store) PutCustodial(ctx context.Context, k CustodialKey) error {
 // Custodial returns the organisation's newest unrevoked custodial key, or
 // NotFound.
 func (s *Store) Custodial(ctx context.Context, org string) (CustodialKey, error) {
+	a, gen, ok := s.custodial.get(org)
+	if ok {
+		if a.k.Sealed != nil {
+			a.k.Sealed = bytes.Clone(a.k.Sealed)
+		}
+		return a.k, a.err
+	}
+	k, err := s.readCustodial(ctx, org)
+	if err == nil || manifest.CodeOf(err) == manifest.NotFound {
+		a = custodialAnswer{k: k, err: err}
+		if k.Sealed != nil {
+			a.k.Sealed = bytes.Clone(k.Sealed)
+		}
+		s.custodial.put(org, gen, a)
+	}
+	return k, err
+}
+
+func (s *Store) readCustodial(ctx context.Context, org string) (CustodialKey, error) {
 	var k CustodialKey
 	var created string
 	err := s.r.QueryRowContext(ctx, "SELECT kid, org, sealed, created FROM custodial_keys WHERE org = ? AND revoked IS NULL ORDER BY created DESC LIMIT 1", org).
@@ -657,6 +813,7 @@ func (s *Store) Custodial(ctx context.Context, org string) (CustodialKey, error)
 
 // RevokeCustodial marks a custodial key revoked (after the ledger revoked it).
 func (s *Store) RevokeCustodial(ctx context.Context, kid string, at time.Time) error {
+	defer s.custodial.forget()
 	if _, err := s.w.ExecContext(ctx, "UPDATE custodial_keys SET revoked = ? WHERE kid = ? AND revoked IS NULL", ts(at), kid); err != nil {
 		return unavailable("revoke custodial key", err)
 	}

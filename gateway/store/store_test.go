@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +140,93 @@ func TestUsersAndKeys(t *testing.T) {
 	got, err := s.APIKeyByHash(ctx, []byte("h1"))
 	if err != nil || got.Revoked == nil {
 		t.Fatalf("APIKeyByHash() = %+v, %v; want revoked", got, err)
+	}
+}
+
+// Custodial answers from memory until a custodial key is stored or
+// revoked.
+func TestCustodialFollowsPutAndRevoke(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "gateway.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := s.Custodial(ctx, "org"); manifest.CodeOf(err) != manifest.NotFound {
+			t.Fatalf("Custodial(org) before any key: %v, want not_found", err)
+		}
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.PutCustodial(ctx, CustodialKey{KID: "k1", Org: "org", Sealed: []byte("sealed-1"), Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		k, err := s.Custodial(ctx, "org")
+		if err != nil || k.KID != "k1" || string(k.Sealed) != "sealed-1" {
+			t.Fatalf("Custodial(org) = %+v, %v; want k1", k, err)
+		}
+		k.Sealed[0] = 'X' // a caller's change stays the caller's
+	}
+	if err := s.PutCustodial(ctx, CustodialKey{KID: "k2", Org: "org", Sealed: []byte("sealed-2"), Created: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.Custodial(ctx, "org"); err != nil || k.KID != "k2" {
+		t.Fatalf("Custodial(org) after a newer key = %+v, %v; want k2", k, err)
+	}
+	if err := s.RevokeCustodial(ctx, "k2", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.Custodial(ctx, "org"); err != nil || k.KID != "k1" {
+		t.Fatalf("Custodial(org) after revoking k2 = %+v, %v; want k1", k, err)
+	}
+	if err := s.RevokeCustodial(ctx, "k1", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Custodial(ctx, "org"); manifest.CodeOf(err) != manifest.NotFound {
+		t.Fatalf("Custodial(org) after revoking both: %v, want not_found", err)
+	}
+}
+
+// Concurrent records are committed together, and each is there when
+// PutIdempotent returns; the first record for a key wins.
+func TestPutIdempotentConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 100; i++ {
+		for _, body := range []string{"first", "second"} {
+			if body == "second" && i%2 == 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := Response{Actor: "driver", Key: fmt.Sprintf("k%d", i), RequestHash: []byte{1}, Status: 200, ContentType: "application/json", Body: []byte(body), Created: time.Now()}
+				if body == "second" {
+					time.Sleep(20 * time.Millisecond) // after the first is recorded
+				}
+				if err := s.PutIdempotent(ctx, r); err != nil {
+					errs <- err
+					return
+				}
+				got, err := s.Idempotent(ctx, "driver", r.Key)
+				if err != nil || string(got.Body) != "first" {
+					errs <- fmt.Errorf("Idempotent(%s) after PutIdempotent = %q, %v; want the first record", r.Key, got.Body, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutIdempotent(ctx, Response{Actor: "driver", Key: "late"}); manifest.CodeOf(err) != manifest.Unavailable {
+		t.Errorf("PutIdempotent after Close = %v, want unavailable", err)
 	}
 }
