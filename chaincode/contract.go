@@ -789,8 +789,15 @@ func (c *Contract) publicKey(st State, kid string) (manifest.PublicKey, error) {
 }
 
 func (c *Contract) getManifest(st State, args [][]byte) ([]byte, error) {
-	_, b, err := loadManifest(st, string(args[0]))
-	return b, err
+	id := string(args[0])
+	b, err := st.Get(ManifestKey(id)) // served as stored: no need to decode it
+	if err != nil {
+		return nil, manifest.Errorf(manifest.Unavailable, "read manifest: %w", err)
+	}
+	if b == nil {
+		return nil, manifest.Errorf(manifest.NotFound, "manifest %s not found", id)
+	}
+	return b, nil
 }
 
 // HistoryEntry is one committed version of a manifest.
