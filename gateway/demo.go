@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,10 +182,13 @@ func (s *Server) SeedDemo(ctx context.Context, dir string) (info *DemoInfo, fres
 
 	// Manifests in every state, four streams in parallel.
 	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		errs  []error
-		units = 0
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+		// Battery serials start at random: a unit stays claimed while its
+		// manifest is open, and a second demo on the same long-lived ledger
+		// must not reuse the first one's packs.
+		units = rand.IntN(9_000_000)
 	)
 	nextUnits := func(n int) []string {
 		mu.Lock()

@@ -86,7 +86,7 @@ func toError(fn string, st stage, err error) *manifest.Error {
 		return wrap(manifest.Unavailable, "%s: the ledger cannot be reached", st)
 	case codes.Aborted:
 		if strings.Contains(msg, "do not match") {
-			return wrap(manifest.Internal, "%s: the endorsing peers disagree (non-deterministic chaincode?)", st)
+			return wrap(manifest.Internal, "%s: the endorsing peers disagree (one still behind the others, or non-deterministic chaincode)", st)
 		}
 		// No endorser could run the chaincode (server down, peer
 		// unreachable), or an orderer refused the transaction.
@@ -132,6 +132,20 @@ func isReadConflict(err error) bool {
 	return errors.As(err, &e) && e.Code == manifest.Conflict &&
 		(strings.Contains(e.Msg, peer.TxValidationCode_MVCC_READ_CONFLICT.String()) ||
 			strings.Contains(e.Msg, peer.TxValidationCode_PHANTOM_READ_CONFLICT.String()))
+}
+
+// peersDisagree reports whether err is an endorsement refused because the
+// endorsing peers returned different results. Between concurrent clients
+// that happens when one peer has not yet committed a block the others
+// have (a new manifest read the city's serial counter one behind): nothing
+// was ordered, and endorsing again once the peer has caught up succeeds.
+func peersDisagree(err error) bool {
+	var e *manifest.Error
+	if !errors.As(err, &e) || e.Code != manifest.Internal || e.Err == nil {
+		return false
+	}
+	s, ok := status.FromError(e.Err)
+	return ok && s.Code() == codes.Aborted && strings.Contains(s.Message()+detailText(s), "do not match")
 }
 
 // gatewayDown reports whether err says the gateway peer itself could not be

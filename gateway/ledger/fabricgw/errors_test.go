@@ -114,6 +114,14 @@ func TestCommitErrorsAndRetryClasses(t *testing.T) {
 		ordererRefused(status.Error(codes.Aborted, "received unsuccessful response from orderer: status=BAD_REQUEST, info=x")) {
 		t.Error("ordererRefused: an election is worth resending; a bad request is not")
 	}
+	behind := toError("CreateManifest", stageEndorse, withDetails(codes.Aborted, "failed to collect enough transaction endorsements",
+		"ProposalResponsePayloads do not match"))
+	refused := toError("CreateManifest", stageEndorse, withDetails(codes.Aborted, "failed to collect enough transaction endorsements",
+		"chaincode server unreachable"))
+	if !peersDisagree(behind) || peersDisagree(refused) || peersDisagree(mvcc) || peersDisagree(contract) {
+		t.Errorf("peersDisagree: payload mismatch %v, other abort %v, mvcc %v, contract %v; want true false false false",
+			peersDisagree(behind), peersDisagree(refused), peersDisagree(mvcc), peersDisagree(contract))
+	}
 	for _, fn := range DefaultRetryable {
 		if _, ok := chaincode.Functions[fn]; !ok {
 			t.Errorf("DefaultRetryable names %s, not a contract function", fn)

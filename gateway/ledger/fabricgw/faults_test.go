@@ -100,7 +100,7 @@ func TestOrdererLeaderStoppedUnderLoad(t *testing.T) {
 	nc := newNetctl(t, p)
 	ctx := ctxFor(t, 8*time.Minute)
 
-	const workers, perWorker, legs = 4, 16, 2
+	const workers, perWorker, legs = 4, 28, 2 // enough handovers for 45 s at 200 ms apart, most of them while the leader is down
 	w := newLoadWorld(ctx, t, l, workers)
 	runs := w.prepare(ctx, t, l, workers*perWorker, legs)
 	leader := nc.raftLeader(t, p)
@@ -116,7 +116,7 @@ func TestOrdererLeaderStoppedUnderLoad(t *testing.T) {
 	var acks []ack
 	var fails []failure
 	start := time.Now()
-	end := start.Add(30 * time.Second)
+	end := start.Add(45 * time.Second)
 	var wg sync.WaitGroup
 	for wk := 0; wk < workers; wk++ {
 		wg.Add(1)
@@ -146,7 +146,11 @@ func TestOrdererLeaderStoppedUnderLoad(t *testing.T) {
 	nc.run(t, "kill", leader) // a crash: no goodbye to the other orderers
 	stopped = true
 	stopAt := time.Now()
-	time.Sleep(14 * time.Second)
+	// Long enough for a handover the leader took with it to be resolved:
+	// its commit status times out (10 s), the peers are searched for it
+	// (up to 10 s) and it is sent again to the new leader. With every
+	// worker caught that way, nothing is acknowledged for about 21 s.
+	time.Sleep(30 * time.Second)
 	nc.run(t, "start", leader)
 	stopped = false
 	restartAt := time.Now()
@@ -165,6 +169,7 @@ func TestOrdererLeaderStoppedUnderLoad(t *testing.T) {
 	t.Logf("acknowledged handovers: %d before the stop, %d while %s was down, %d after it restarted; %d failed",
 		before, during, leader, after, len(fails))
 	if count(stopAt.Add(10*time.Second), restartAt) == 0 {
+		// Timeouts: commit status 10 s, look-up 10 s (defaultOptions).
 		t.Errorf("no handover committed between 10 s after %s stopped and its restart: ordering did not continue on two orderers", leader)
 	}
 	if after == 0 {

@@ -29,7 +29,8 @@
 //     version it applies to, so a second copy is refused as a conflict.
 //   - a read conflict (MVCC or phantom) of a retryable function (see
 //     DefaultRetryable) is retried as a new transaction, a bounded number
-//     of times.
+//     of times; so is, for any function, an endorsement refused because
+//     the endorsers' results differ (a peer a block behind the others).
 //
 // Submit returns once the gateway peer has committed the transaction and
 // every other peer that answers has too (bounded by the propagation
@@ -355,11 +356,15 @@ func (l *Ledger) submit(ctx context.Context, og *org, fn string, args [][]byte) 
 		if err == nil {
 			return c, nil
 		}
-		if attempt >= l.o.conflictRetry || !l.o.retryable[fn] || !isReadConflict(err) || ctx.Err() != nil {
+		// Peers that disagree were not all at the same height: nothing was
+		// ordered, so any function may be endorsed again. A read conflict
+		// is retried only for functions that are safe to run again.
+		again := peersDisagree(err) || l.o.retryable[fn] && isReadConflict(err)
+		if attempt >= l.o.conflictRetry || !again || ctx.Err() != nil {
 			return ledger.Commit{}, err
 		}
 		pause := time.Duration(attempt+1) * time.Duration(20+rand.IntN(60)) * time.Millisecond
-		l.o.log.Debug("read conflict; endorsing again", "fn", fn, "attempt", attempt+1, "pause", pause, "err", err)
+		l.o.log.Debug("conflict or endorsers behind; endorsing again", "fn", fn, "attempt", attempt+1, "pause", pause, "err", err)
 		if !sleep(ctx, pause) {
 			return ledger.Commit{}, err
 		}
