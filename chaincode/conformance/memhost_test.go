@@ -23,6 +23,9 @@ import (
 type memHost struct {
 	cc        *chaincode.Contract
 	endorsers int // >1: run each transaction that many times at once, like peers sharing one chaincode server
+	// heights keeps commits out while a transaction's endorsers run, so
+	// that they all see the same state, like peers at the same height.
+	heights sync.RWMutex
 	mu      sync.Mutex
 	state   map[string]memVal
 	history map[string][]chaincode.Version
@@ -92,15 +95,20 @@ func (h *memHost) run(caller chaincode.Caller, fn string, args [][]byte, commit 
 		return &memTx{h: h, id: hex.EncodeToString(id[:]), at: time.Now().UTC().Truncate(time.Second), caller: caller, reads: map[string]uint64{}, writes: map[string][]byte{}}
 	}
 	tx := newTx()
+	h.heights.RLock()
 	out, err := h.cc.Invoke(tx, fn, args)
 	if h.endorsers > 1 {
 		if derr := h.endorseAgain(tx, out, err, fn, args, newTx); derr != nil {
+			h.heights.RUnlock()
 			return nil, derr
 		}
 	}
+	h.heights.RUnlock()
 	if err != nil || !commit {
 		return out, err
 	}
+	h.heights.Lock()
+	defer h.heights.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k, ver := range tx.reads {
