@@ -149,7 +149,7 @@ func (l *Ledger) validateRange(p *pendingTx, rr rangeRec, overlay map[string]ovE
 	cur := make(map[string]version)
 	from := rr.prefix
 	for {
-		rows, err := l.rangeStmt.Query(from, end, rangePageSize)
+		rows, err := l.versionsStmt.Query(from, end, rangePageSize)
 		if err != nil {
 			return unavailable("range check: %w", err)
 		}
@@ -158,7 +158,7 @@ func (l *Ledger) validateRange(p *pendingTx, rr rangeRec, overlay map[string]ovE
 		for rows.Next() {
 			var k string
 			var v version
-			if err := rows.Scan(&k, new([]byte), &v.Block, &v.Tx); err != nil {
+			if err := rows.Scan(&k, &v.Block, &v.Tx); err != nil {
 				rows.Close()
 				return unavailable("range check: %w", err)
 			}
@@ -344,55 +344,74 @@ func (l *Ledger) writeBlocks(group []*pendingBlock) (int, error) {
 	}
 	bytes := 0
 	seq := l.nextSeq
+	hist := l.nextHist
 	var flushed []txidLeaf
 	err := func() error {
+		// One multi-row INSERT per table (in statements of up to
+		// maxBatchRows rows) rather than one statement per row: blocks
+		// first (the other tables refer to them), then history before the
+		// world state, whose rows lead to the history rows.
+		ins := &l.ins
+		chainHead := make(map[string]int64) // keys written earlier in this group
+		stateRow := make(map[string]int)    // key → its row in ins.state
 		for _, bb := range bbs {
 			blk := bb.blk
 			blockN := int64(blk.Number)
-			if err := w.exec(insertBlockSQL, blockN, blk.PrevHash, formatTime(blk.Time), int64(blk.TxCount),
-				int64(blk.FirstLeaf), int64(blk.TreeSize), blk.Root, blk.Hash, blk.Checkpoint); err != nil {
-				return err
-			}
+			ins.blocks.add(blockN, blk.PrevHash, formatTime(blk.Time), int64(blk.TxCount),
+				int64(blk.FirstLeaf), int64(blk.TreeSize), blk.Root, blk.Hash, blk.Checkpoint)
 			for i, p := range bb.txs {
 				ts := formatTime(p.time)
-				if err := w.exec("INSERT INTO txs (leaf, tx_id, block, idx, record, response) VALUES (?, ?, ?, ?, ?, ?)",
-					int64(blk.FirstLeaf)+int64(i), p.txID, blockN, int64(i), p.record, nilIfEmpty(p.response)); err != nil {
-					return err
-				}
-				bytes += len(p.record) + len(p.response) + 200
+				// The history rows hold the values; the world state, the
+				// response and the event refer to them.
+				firstHist := hist
 				for _, wr := range p.writes {
+					// A history row links to the key's previous one: from
+					// this group, else the one the state row leads to.
+					var prev any
+					if h, ok := chainHead[wr.key]; ok {
+						prev = h
+					}
+					chainHead[wr.key] = hist
+					deleted, sb, st := int64(0), blockN, int64(i)
 					if wr.value == nil {
-						if err := w.exec("DELETE FROM state WHERE key = ?", wr.key); err != nil {
-							return err
-						}
-					} else if err := w.exec("INSERT INTO state (key, value, block, tx) VALUES (?, ?, ?, ?) "+
-						"ON CONFLICT (key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx",
-						wr.key, wr.value, blockN, int64(i)); err != nil {
-						return err
+						deleted, sb, st = 1, 0, 0 // the tombstone keeps the chain's head
 					}
-					deleted := int64(0)
-					if wr.value == nil {
-						deleted = 1
+					ins.history.add(hist, wr.key, blockN, int64(i), p.txID, ts, wr.value, deleted, prev, wr.key)
+					if r, ok := stateRow[wr.key]; ok {
+						ins.state.set(r, wr.key, sb, st, hist)
+					} else {
+						stateRow[wr.key] = ins.state.rows()
+						ins.state.add(wr.key, sb, st, hist)
 					}
-					if err := w.exec("INSERT INTO history (key, block, tx, tx_id, time, value, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)",
-						wr.key, blockN, int64(i), p.txID, ts, wr.value, deleted); err != nil {
-						return err
-					}
-					bytes += 2*(len(wr.key)+len(wr.value)) + 100
+					hist++
+					bytes += len(wr.key) + len(wr.value) + 150
+				}
+				var resp, respHist any = nilIfEmpty(p.response), nil
+				if p.respWrite >= 0 {
+					resp, respHist = nil, firstHist+int64(p.respWrite)
+				}
+				ins.txs.add(int64(blk.FirstLeaf)+int64(i), p.txID, blockN, int64(i), p.record, resp, respHist)
+				bytes += len(p.record) + 200
+				if p.respWrite < 0 {
+					bytes += len(p.response)
 				}
 				if p.hasEvent {
-					if err := w.exec("INSERT INTO events (seq, block, tx, tx_id, time, name, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-						int64(seq), blockN, int64(i), p.txID, ts, p.evName, p.evData); err != nil {
-						return err
+					var payload, evHist, evAt any = p.evData, nil, nil
+					if p.evWrite >= 0 {
+						payload, evHist, evAt = p.evRest, firstHist+int64(p.evWrite), int64(p.evAt)
 					}
+					ins.events.add(int64(seq), blockN, int64(i), p.txID, ts, p.evName, payload, evHist, evAt)
 					bytes += len(p.evData) + 100
 					seq++
 				}
 			}
 			for _, n := range bb.nodes {
-				if err := w.exec("INSERT INTO merkle (level, idx, hash) VALUES (?, ?, ?)", int64(n.id.Level), int64(n.id.Index), n.hash); err != nil {
-					return err
-				}
+				ins.merkle.add(nodePos(n.id), n.hash)
+			}
+		}
+		for _, b := range []*insertBatch{&ins.blocks, &ins.history, &ins.state, &ins.txs, &ins.events, &ins.merkle} {
+			if err := w.insert(b); err != nil {
+				return err
 			}
 		}
 		// Every txidBatch transactions, index their ids in one sorted batch.
@@ -406,9 +425,10 @@ func (l *Ledger) writeBlocks(group []*pendingBlock) (int, error) {
 			sorted := slices.Clone(flushed)
 			slices.SortFunc(sorted, func(a, b txidLeaf) int { return strings.Compare(a.id, b.id) })
 			for _, t := range sorted {
-				if err := w.exec("INSERT INTO txids (tx_id, leaf) VALUES (?, ?)", t.id, int64(t.leaf)); err != nil {
-					return err
-				}
+				ins.txids.add(t.id, int64(t.leaf))
+			}
+			if err := w.insert(&ins.txids); err != nil {
+				return err
 			}
 			if err := w.exec("UPDATE meta SET value = ? WHERE key = 'txids_indexed'", strconv.FormatUint(bbs[len(bbs)-1].blk.TreeSize, 10)); err != nil {
 				return err
@@ -418,6 +438,7 @@ func (l *Ledger) writeBlocks(group []*pendingBlock) (int, error) {
 		return w.execNoArgs("COMMIT")
 	}()
 	if err != nil {
+		l.ins.reset()
 		w.execNoArgs("ROLLBACK")
 		return bytes, err
 	}
@@ -465,6 +486,7 @@ func (l *Ledger) writeBlocks(group []*pendingBlock) (int, error) {
 		l.unindexed = l.unindexed[:0]
 	}
 	l.recentMu.Unlock()
+	l.nextHist = hist
 	last := bbs[len(bbs)-1].blk
 	l.appliedHeight.Store(last.Number)
 	l.tipMu.Lock()

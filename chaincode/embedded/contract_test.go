@@ -75,6 +75,12 @@ func (c *kv) Invoke(st chaincode.State, fn string, args [][]byte) ([]byte, error
 			payload = args[2]
 		}
 		return nil, st.Emit("put", payload)
+	case "putEmbed": // key, value: the event and the response carry the value, as the real contract's do
+		v := []byte(arg(args, 1))
+		if err := st.Put(arg(args, 0), v); err != nil {
+			return nil, err
+		}
+		return v, st.Emit("embed", append(append([]byte(`{"doc":`), v...), '}'))
 	case "putQuiet": // key, value: no event, and ignores Put's error
 		st.Put(arg(args, 0), []byte(arg(args, 1)))
 		return []byte("ok"), nil

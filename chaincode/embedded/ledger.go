@@ -110,12 +110,13 @@ type Ledger struct {
 	verifier note.Verifier
 	vkey     string
 
-	rd          *sql.DB // pool of read connections
-	getStmt     *sql.Stmt
-	rangeStmt   *sql.Stmt
-	historyStmt *sql.Stmt
-	cache       *stateCache
-	keys        *keyFilter
+	rd           *sql.DB // pool of read connections
+	getStmt      *sql.Stmt
+	rangeStmt    *sql.Stmt
+	versionsStmt *sql.Stmt // a range's keys and versions, without the values
+	historyStmt  *sql.Stmt
+	cache        *stateCache
+	keys         *keyFilter
 
 	// Submission and shutdown. Submit holds closeMu for reading while it
 	// hands a transaction to the committer; Close takes it for writing.
@@ -145,8 +146,10 @@ type Ledger struct {
 	// Owned by the writer goroutine.
 	unindexed    []txidLeaf // leaves >= the txids watermark, in leaf order
 	w            *rawConn
+	ins          inserts
 	tree         *compact.Range
-	nextSeq      uint64
+	nextSeq      uint64 // the next event's seq
+	nextHist     int64  // the next history row's id
 	ckptWake     chan struct{}
 	ckptCaughtUp chan struct{}
 	ckptDone     chan struct{}
@@ -264,6 +267,22 @@ func Init(ctx context.Context, cfg Config) (info Info, err error) {
 // 4 KiB waste less space and WAL bytes per transaction.
 const pageSize = 8192
 
+// The world state holds, per key, the id of its newest history row, which
+// holds the value (migration 0002); a deleted key's row is a tombstone with
+// block 0 (migration 0004). CROSS JOIN keeps state as the outer loop.
+const (
+	getStateSQL   = "SELECT h.value, s.block, s.tx FROM state s CROSS JOIN history h ON h.id = s.hist WHERE s.key = ?"
+	rangeStateSQL = "SELECT s.key, h.value, s.block, s.tx FROM state s CROSS JOIN history h ON h.id = s.hist " +
+		"WHERE s.key >= ? AND s.key < ? AND s.block > 0 ORDER BY s.key LIMIT ?"
+	versionsSQL = "SELECT key, block, tx FROM state WHERE key >= ? AND key < ? AND block > 0 ORDER BY key LIMIT ?"
+	// historySQL follows a key's chain back from its state row (migration
+	// 0004) and lists it oldest first. UNION, not UNION ALL: a forged
+	// cycle ends the walk instead of looping.
+	historySQL = "WITH RECURSIVE chain (id) AS (SELECT hist FROM state WHERE key = ? " +
+		"UNION SELECT h.prev FROM history h JOIN chain c ON h.id = c.id WHERE h.prev IS NOT NULL) " +
+		"SELECT h.tx_id, h.time, h.value, h.deleted FROM chain c CROSS JOIN history h ON h.id = c.id ORDER BY h.id"
+)
+
 const insertBlockSQL = `INSERT INTO blocks (number, prev_hash, time, tx_count, first_leaf, tree_size, root, hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Open opens a ledger made by Init, applies pending migrations and starts
@@ -324,9 +343,10 @@ func Open(ctx context.Context, cfg Config, cc chaincode.Invoker) (*Ledger, error
 		st **sql.Stmt
 		q  string
 	}{
-		{&l.getStmt, "SELECT value, block, tx FROM state WHERE key = ?"},
-		{&l.rangeStmt, "SELECT key, value, block, tx FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"},
-		{&l.historyStmt, "SELECT tx_id, time, value, deleted FROM history WHERE key = ? ORDER BY block, tx"},
+		{&l.getStmt, getStateSQL},
+		{&l.rangeStmt, rangeStateSQL},
+		{&l.versionsStmt, versionsSQL},
+		{&l.historyStmt, historySQL},
 	} {
 		if *p.st, err = l.rd.PrepareContext(ctx, p.q); err != nil {
 			return nil, fmt.Errorf("embedded: open: %w", err)
@@ -345,6 +365,10 @@ func Open(ctx context.Context, cfg Config, cc chaincode.Invoker) (*Ledger, error
 		return nil, fmt.Errorf("embedded: open: %w", err)
 	}
 	l.nextSeq = l.evSeq + 1
+	if err := l.rd.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM history").Scan(&l.nextHist); err != nil {
+		return nil, fmt.Errorf("embedded: open: %w", err)
+	}
+	l.nextHist++
 	if err := l.loadRecent(ctx); err != nil {
 		return nil, fmt.Errorf("embedded: open: %w", err)
 	}
@@ -359,6 +383,7 @@ func Open(ctx context.Context, cfg Config, cc chaincode.Invoker) (*Ledger, error
 	if l.w, err = openRaw(cfg.Path, cfg.NoSync); err != nil {
 		return nil, fmt.Errorf("embedded: open: %w", err)
 	}
+	l.ins = newInserts()
 
 	l.submitCh = make(chan *pendingTx, 4096)
 	l.simSem = make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))
@@ -409,11 +434,11 @@ func (l *Ledger) loadMeta(ctx context.Context) error {
 // reads the key index, not the values).
 func (l *Ledger) loadKeys(ctx context.Context) error {
 	var n int
-	if err := l.rd.QueryRowContext(ctx, "SELECT COUNT(*) FROM state").Scan(&n); err != nil {
+	if err := l.rd.QueryRowContext(ctx, "SELECT COUNT(*) FROM state WHERE block > 0").Scan(&n); err != nil {
 		return err
 	}
 	l.keys = newKeyFilter(max(4*n, 1<<20))
-	rows, err := l.rd.QueryContext(ctx, "SELECT key FROM state ORDER BY key")
+	rows, err := l.rd.QueryContext(ctx, "SELECT key FROM state WHERE block > 0 ORDER BY key")
 	if err != nil {
 		return err
 	}
@@ -491,7 +516,7 @@ func (l *Ledger) Close() error {
 
 func (l *Ledger) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{l.getStmt, l.rangeStmt, l.historyStmt} {
+	for _, st := range []*sql.Stmt{l.getStmt, l.rangeStmt, l.versionsStmt, l.historyStmt} {
 		if st != nil {
 			st.Close()
 		}

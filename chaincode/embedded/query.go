@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -95,7 +97,11 @@ func (l *Ledger) Transaction(ctx context.Context, txID string) (TxRecord, error)
 	var t TxRecord
 	var idx int64
 	var id string
-	err = l.rd.QueryRowContext(ctx, "SELECT leaf, tx_id, block, idx, record, response FROM txs WHERE leaf = ?", leaf).
+	// A response stored by reference is the value of one of the
+	// transaction's history rows (migration 0002).
+	err = l.rd.QueryRowContext(ctx, "SELECT t.leaf, t.tx_id, t.block, t.idx, t.record, "+
+		"CASE WHEN t.response_hist IS NULL THEN t.response ELSE (SELECT h.value FROM history h WHERE h.id = t.response_hist) END "+
+		"FROM txs t WHERE t.leaf = ?", leaf).
 		Scan(&t.Leaf, &id, &t.Block, &idx, &t.Record, &t.Response)
 	if err != nil {
 		return TxRecord{}, unavailable("read transaction: %w", err)
@@ -136,7 +142,9 @@ func (l *Ledger) Events(ctx context.Context, after uint64, limit int) ([]Event, 
 		limit = 100
 	}
 	limit = min(limit, 10000)
-	rows, err := l.rd.QueryContext(ctx, "SELECT seq, block, tx, tx_id, time, name, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := l.rd.QueryContext(ctx, "SELECT e.seq, e.block, e.tx, e.tx_id, e.time, e.name, e.payload, e.payload_at, "+
+		"CASE WHEN e.payload_hist IS NULL THEN NULL ELSE (SELECT h.value FROM history h WHERE h.id = e.payload_hist) END "+
+		"FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, unavailable("read events: %w", err)
 	}
@@ -145,8 +153,15 @@ func (l *Ledger) Events(ctx context.Context, after uint64, limit int) ([]Event, 
 	for rows.Next() {
 		var e Event
 		var ts string
-		if err := rows.Scan(&e.Seq, &e.Block, &e.TxIndex, &e.TxID, &ts, &e.Name, &e.Payload); err != nil {
+		var at sql.NullInt64
+		var value []byte
+		if err := rows.Scan(&e.Seq, &e.Block, &e.TxIndex, &e.TxID, &ts, &e.Name, &e.Payload, &at, &value); err != nil {
 			return nil, unavailable("read events: %w", err)
+		}
+		if at.Valid {
+			if e.Payload, err = splice(e.Payload, at.Int64, value); err != nil {
+				return nil, manifest.Errorf(manifest.Internal, "event %d: %w; run verify", e.Seq, err)
+			}
 		}
 		if e.Time, err = time.Parse(timeLayout, ts); err != nil {
 			return nil, manifest.Errorf(manifest.Internal, "event %d time: %w", e.Seq, err)
@@ -249,7 +264,7 @@ func (l *Ledger) rehash(ctx context.Context, nodes proof.Nodes) ([][]byte, error
 func (l *Ledger) nodeHashes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		err := l.rd.QueryRowContext(ctx, "SELECT hash FROM merkle WHERE level = ? AND idx = ?", id.Level, id.Index).Scan(&out[i])
+		err := l.rd.QueryRowContext(ctx, "SELECT hash FROM merkle WHERE pos = ?", nodePos(id)).Scan(&out[i])
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, manifest.Errorf(manifest.Internal, "merkle node %d/%d missing", id.Level, id.Index)
 		}
@@ -258,4 +273,27 @@ func (l *Ledger) nodeHashes(ctx context.Context, ids []compact.NodeID) ([][]byte
 		}
 	}
 	return out, nil
+}
+
+// splice puts a value stored by reference back into the payload it was
+// cut from (migration 0002).
+func splice(rest []byte, at int64, value []byte) ([]byte, error) {
+	if value == nil {
+		return nil, errors.New("payload refers to a history row that holds no value")
+	}
+	if at < 0 || at > int64(len(rest)) {
+		return nil, fmt.Errorf("payload offset %d is outside the stored %d bytes", at, len(rest))
+	}
+	out := make([]byte, 0, len(rest)+len(value))
+	out = append(out, rest[:at]...)
+	out = append(out, value...)
+	return append(out, rest[at:]...), nil
+}
+
+// nodePos is the key of a Merkle node in the merkle table (migration
+// 0003): its position in the post-order of the tree, in which every node
+// an append completes comes after all existing ones.
+func nodePos(id compact.NodeID) int64 {
+	m := (id.Index+1)<<id.Level - 1 // the node's last leaf
+	return int64(2*m - uint64(bits.OnesCount64(m)) + uint64(id.Level))
 }

@@ -1,10 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -69,9 +71,17 @@ type pendingTx struct {
 	evData   []byte
 	hasEvent bool
 	response []byte
-	record   []byte
-	leaf     []byte
-	done     chan txResult // buffered
+	// respWrite is the index in writes of the value the response equals
+	// (then only that history row stores the bytes), or -1.
+	respWrite int
+	// evWrite is the index in writes of a value the event payload carries
+	// verbatim at byte evAt, or -1; evRest is the payload without it.
+	evWrite int
+	evAt    int
+	evRest  []byte
+	record  []byte
+	leaf    []byte
+	done    chan txResult // buffered
 
 	// Set by the committer.
 	block uint64
@@ -145,15 +155,35 @@ func (s *sim) Get(key string) ([]byte, error) {
 }
 
 func (s *sim) noteRead(key string, v version) {
-	if _, ok := s.readIdx[key]; ok {
-		return // the first read is the one validated; a later different one would conflict anyway
+	// The first read is the one validated; a later different one would
+	// conflict anyway. Transactions read a handful of keys: a scan beats a
+	// map until there are many.
+	if s.readIdx != nil {
+		if _, ok := s.readIdx[key]; ok {
+			return
+		}
+		s.readIdx[key] = struct{}{}
+	} else {
+		for _, r := range s.reads {
+			if r.key == key {
+				return
+			}
+		}
+		if len(s.reads) == readScanMax {
+			s.readIdx = make(map[string]struct{}, 2*readScanMax)
+			for _, r := range s.reads {
+				s.readIdx[r.key] = struct{}{}
+			}
+			s.readIdx[key] = struct{}{}
+		}
 	}
-	if s.readIdx == nil {
-		s.readIdx = make(map[string]struct{}, 4)
+	if s.reads == nil {
+		s.reads = make([]readRec, 0, 8)
 	}
-	s.readIdx[key] = struct{}{}
 	s.reads = append(s.reads, readRec{key, v})
 }
+
+const readScanMax = 16
 
 // Put buffers a write. As in Fabric, an empty value deletes the key.
 func (s *sim) Put(key string, value []byte) error {
@@ -464,24 +494,75 @@ func (s *sim) pending(fn string, args [][]byte, resp []byte) *pendingTx {
 	}
 	slices.SortFunc(p.writes, func(a, b writeRec) int { return strings.Compare(a.key, b.key) })
 	refs := make([]WriteRef, len(p.writes))
+	p.respWrite = -1
+	var rh [sha256.Size]byte
 	for i, w := range p.writes {
-		refs[i] = writeRef(w.key, w.value)
+		if w.value == nil {
+			refs[i] = WriteRef{Key: w.key, Deleted: true}
+			continue
+		}
+		h := sha256.Sum256(w.value)
+		refs[i] = WriteRef{Key: w.key, SHA256: hex.EncodeToString(h[:])}
+		// A contract often returns the document it stored: keep one copy
+		// (and hash it once).
+		if p.respWrite < 0 && len(resp) > 0 && bytes.Equal(resp, w.value) {
+			p.respWrite, rh = i, h
+		}
 	}
 	var ev *EventRef
+	p.evWrite = -1
 	if s.hasEvent {
 		ev = &EventRef{Name: s.evName, SHA256: sha256Hex(s.evData)}
+		p.findEventValue()
 	}
-	rh := sha256.Sum256(resp)
-	size := 256 + len(fn) + len(s.caller.ID) + len(s.caller.MSP)
+	if p.respWrite < 0 {
+		rh = sha256.Sum256(resp)
+	}
+	// The record's size, so that it is built in one allocation: its fixed
+	// text, the tx id, time and response hash, then what varies (strings
+	// that need escaping only make it grow once).
+	size := 256 + len(s.txID) + len(fn) + len(s.caller.ID) + len(s.caller.MSP)
 	for _, a := range args {
-		size += len(a)*4/3 + 8
+		size += base64.StdEncoding.EncodedLen(len(a)) + 3
 	}
 	for _, w := range refs {
-		size += len(w.Key) + 96
+		size += len(w.Key) + len(w.SHA256) + 32
+	}
+	if ev != nil {
+		size += len(ev.Name) + len(ev.SHA256) + 32
 	}
 	p.record = appendRecord(make([]byte, 0, size), s.txID, s.time, s.caller, fn, args, refs, ev, rh[:])
 	p.leaf = rfc6962.DefaultHasher.HashLeaf(p.record)
 	return p
+}
+
+// minSharedValue is the smallest written value worth storing once when an
+// event payload carries it: below it, the reference costs about what it
+// saves.
+const minSharedValue = 256
+
+// findEventValue looks for a written value inside the event payload (an
+// event that embeds the document the transaction stored), so that the
+// event row can refer to the history row instead of repeating it.
+func (p *pendingTx) findEventValue() {
+	for i, w := range p.writes {
+		if len(w.value) < minSharedValue || len(w.value) > len(p.evData) {
+			continue
+		}
+		// Events usually end with the document and a brace: try there
+		// first.
+		at := len(p.evData) - len(w.value) - 1
+		if at < 0 || !bytes.Equal(p.evData[at:at+len(w.value)], w.value) {
+			at = bytes.Index(p.evData, w.value)
+		}
+		if at < 0 {
+			continue
+		}
+		p.evWrite, p.evAt = i, at
+		p.evRest = make([]byte, 0, len(p.evData)-len(w.value))
+		p.evRest = append(append(p.evRest, p.evData[:at]...), p.evData[at+len(w.value):]...)
+		return
+	}
 }
 
 func writeRef(key string, value []byte) WriteRef {

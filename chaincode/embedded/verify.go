@@ -60,11 +60,15 @@ func (d *Divergence) Error() string {
 // snapshot): SQLite's integrity check; every block's header hash and the
 // hash chain; every transaction record's canonical form and leaf hash; the
 // whole Merkle tree against every stored node and every block root; every
-// checkpoint signature; every history row and event against its record;
-// then it replays every transaction through cc from genesis (same caller,
-// tx id, time and arguments, so the contract re-checks every signature) and
-// compares write sets, events and responses to the records, and the final
-// replayed state to the stored world state.
+// checkpoint signature; every history row and event against its record,
+// and every stored response and event payload, whether kept in place or as
+// a reference to the history row holding its bytes; every key's history
+// chain; then it replays every transaction through cc from genesis (same
+// caller, tx id, time and arguments, so the contract re-checks every
+// signature) and compares write sets, events and responses to the records,
+// and the final replayed state (each key's value, version and newest
+// history row, deleted keys' tombstones) to the stored world state. It
+// reads ledgers of every schema version, migrated or not.
 //
 // The error is a *Divergence naming the first difference found, or an I/O
 // error. progress, if not nil, is called after each block with the number
@@ -125,7 +129,16 @@ type verifier struct {
 	txid *sql.Stmt
 	// indexed is how many leaves the txids table covers.
 	indexed uint64
+	schema  int // PRAGMA user_version
 	rs      *replayState
+
+	// Schema 4 chains each key's history rows. head is every key's newest
+	// history row before the block being checked, blockHead the newest
+	// within it so far; nextHist is the id of the next history row.
+	head      map[string]int64
+	blockHead map[string]int64
+	nextHist  int64
+	histRow   *sql.Stmt // one history row by id
 }
 
 func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
@@ -154,7 +167,14 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM txs").Scan(&total); err != nil {
 		return err
 	}
-	if v.node, err = tx.PrepareContext(ctx, "SELECT hash FROM merkle WHERE level = ? AND idx = ?"); err != nil {
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v.schema); err != nil {
+		return err
+	}
+	nodeSQL := "SELECT hash FROM merkle WHERE pos = ?" // migration 0003
+	if v.schema < 3 {
+		nodeSQL = "SELECT hash FROM merkle WHERE level = ? AND idx = ?"
+	}
+	if v.node, err = tx.PrepareContext(ctx, nodeSQL); err != nil {
 		return err
 	}
 	var mark string
@@ -167,9 +187,14 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 	if v.txid, err = tx.PrepareContext(ctx, "SELECT leaf FROM txids WHERE tx_id = ?"); err != nil {
 		return err
 	}
-	if v.hist, err = tx.PrepareContext(ctx, "SELECT tx_id, time, value, deleted FROM history WHERE key = ? AND (block < ? OR (block = ? AND tx < ?)) ORDER BY block, tx"); err != nil {
+	if v.schema < 4 {
+		if v.hist, err = tx.PrepareContext(ctx, "SELECT tx_id, time, value, deleted FROM history WHERE key = ? AND block < ? ORDER BY block, tx"); err != nil {
+			return err
+		}
+	} else if v.histRow, err = tx.PrepareContext(ctx, "SELECT prev, tx_id, time, value, deleted FROM history WHERE id = ?"); err != nil {
 		return err
 	}
+	v.head, v.blockHead, v.nextHist = make(map[string]int64), make(map[string]int64), 1
 	v.rs = newReplayState(v)
 
 	blocks, err := newCursor(ctx, tx, "SELECT number, prev_hash, time, tx_count, first_leaf, tree_size, root, hash, checkpoint FROM blocks ORDER BY number")
@@ -177,17 +202,32 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 		return err
 	}
 	defer blocks.close()
-	txs, err := newCursor(ctx, tx, "SELECT leaf, tx_id, block, idx, record, response FROM txs ORDER BY leaf")
+	// Schema 2 (migration 0002) stores a response equal to a written value
+	// by reference to its history row, and the world state's values in
+	// history only.
+	txsSQL := "SELECT leaf, tx_id, block, idx, record, response, response_hist FROM txs ORDER BY leaf"
+	if v.schema < 2 {
+		txsSQL = "SELECT leaf, tx_id, block, idx, record, response, NULL FROM txs ORDER BY leaf"
+	}
+	txs, err := newCursor(ctx, tx, txsSQL)
 	if err != nil {
 		return err
 	}
 	defer txs.close()
-	hist, err := newCursor(ctx, tx, "SELECT key, block, tx, tx_id, time, value, deleted FROM history ORDER BY id")
+	histSQL := "SELECT id, key, block, tx, tx_id, time, value, deleted, prev FROM history ORDER BY id"
+	if v.schema < 4 {
+		histSQL = "SELECT id, key, block, tx, tx_id, time, value, deleted, NULL FROM history ORDER BY id"
+	}
+	hist, err := newCursor(ctx, tx, histSQL)
 	if err != nil {
 		return err
 	}
 	defer hist.close()
-	evs, err := newCursor(ctx, tx, "SELECT seq, block, tx, tx_id, time, name, payload FROM events ORDER BY seq")
+	evsSQL := "SELECT seq, block, tx, tx_id, time, name, payload, payload_hist, payload_at FROM events ORDER BY seq"
+	if v.schema < 2 {
+		evsSQL = "SELECT seq, block, tx, tx_id, time, name, payload, NULL, NULL FROM events ORDER BY seq"
+	}
+	evs, err := newCursor(ctx, tx, evsSQL)
 	if err != nil {
 		return err
 	}
@@ -246,7 +286,7 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 		items := make([]txItem, 0, min(b.TxCount, 4096))
 		for i := uint64(0); i < b.TxCount; i++ {
 			var it txItem
-			ok, err := txs.next(&it.leaf, &it.txID, &it.blk, &it.idx, &it.rec, &it.resp)
+			ok, err := txs.next(&it.leaf, &it.txID, &it.blk, &it.idx, &it.rec, &it.resp, &it.respHist)
 			if err != nil {
 				return err
 			}
@@ -268,6 +308,10 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 		if uint64(len(items)) < b.TxCount {
 			return &Divergence{Block: int64(b.Number), Tx: len(items), What: fmt.Sprintf("missing (the block says it holds %d transactions)", b.TxCount)}
 		}
+		for k, id := range v.blockHead {
+			v.head[k] = id
+		}
+		clear(v.blockHead)
 		v.rep.Txs += b.TxCount
 		root, err := tree.GetRootHash(nil)
 		if err != nil {
@@ -297,19 +341,19 @@ func (v *verifier) run(cfg Config, progress func(done, total uint64)) error {
 	// Rows that no block accounts for.
 	var leaf, blk, idx uint64
 	var txID string
-	if ok, err := txs.next(&leaf, &txID, &blk, &idx, new([]byte), new([]byte)); err != nil {
+	if ok, err := txs.next(&leaf, &txID, &blk, &idx, new([]byte), new([]byte), new(sql.NullInt64)); err != nil {
 		return err
 	} else if ok {
 		return &Divergence{Block: int64(blk), Tx: int(idx), TxID: txID, What: fmt.Sprintf("transaction row (leaf %d) is not part of any block", leaf)}
 	}
 	var key string
-	if ok, err := hist.next(&key, &blk, &idx, &txID, new(string), new([]byte), new(bool)); err != nil {
+	if ok, err := hist.next(new(int64), &key, &blk, &idx, &txID, new(string), new([]byte), new(bool), new(sql.NullInt64)); err != nil {
 		return err
 	} else if ok {
 		return &Divergence{Block: int64(blk), Tx: int(idx), TxID: txID, What: fmt.Sprintf("history row for key %q that the transaction did not write", key)}
 	}
 	var s uint64
-	if ok, err := evs.next(&s, &blk, &idx, &txID, new(string), new(string), new([]byte)); err != nil {
+	if ok, err := evs.next(&s, &blk, &idx, &txID, new(string), new(string), new([]byte), new(sql.NullInt64), new(sql.NullInt64)); err != nil {
 		return err
 	} else if ok {
 		return &Divergence{Block: int64(blk), Tx: int(idx), TxID: txID, What: fmt.Sprintf("event %d that the transaction did not emit", s)}
@@ -329,6 +373,7 @@ type txItem struct {
 	leaf, blk, idx uint64
 	txID           string
 	rec, resp      []byte
+	respHist       sql.NullInt64 // the history row holding the response, if stored by reference
 
 	r        *record // parsed record, unless parseErr
 	args     [][]byte
@@ -436,9 +481,6 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 			return bad("the tx id index maps it to leaf %d (%v), not %d", got, err, leaf)
 		}
 	}
-	if h := sha256Hex(resp); h != r.Response {
-		return bad("stored response hashes to %s, the record says %s", h, r.Response)
-	}
 
 	// The Merkle tree: recompute, and compare every node the tree stores.
 	lh := rfc6962.DefaultHasher.HashLeaf(rec)
@@ -448,7 +490,11 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 			return
 		}
 		var stored []byte
-		if err := v.node.QueryRowContext(v.ctx, id.Level, id.Index).Scan(&stored); err != nil {
+		args := []any{nodePos(id)}
+		if v.schema < 3 {
+			args = []any{id.Level, id.Index}
+		}
+		if err := v.node.QueryRowContext(v.ctx, args...).Scan(&stored); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				nodeErr = bad("Merkle node %d/%d is missing", id.Level, id.Index)
 			} else {
@@ -473,12 +519,18 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 
 	// History rows: exactly the record's write set, in key order.
 	tstr := formatTime(ts)
+	if it.respHist.Valid && resp != nil {
+		return bad("response stored both in place and by reference to history row %d", it.respHist.Int64)
+	}
+	var written map[int64][]byte // this transaction's values by history row, for references
 	for _, w := range r.Writes {
+		var id int64
 		var key, htx, htime string
 		var hb, hi uint64
 		var val []byte
 		var del bool
-		ok, err := hist.next(&key, &hb, &hi, &htx, &htime, &val, &del)
+		var prev sql.NullInt64
+		ok, err := hist.next(&id, &key, &hb, &hi, &htx, &htime, &val, &del, &prev)
 		if err != nil {
 			return err
 		}
@@ -494,6 +546,31 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 		if del != w.Deleted || (!del && sha256Hex(val) != w.SHA256) {
 			return bad("history value of key %q does not match the record's write set", key)
 		}
+		// The chain: the row before this one of the same key.
+		last, seen := v.blockHead[key]
+		if !seen {
+			last, seen = v.head[key]
+		}
+		if v.schema >= 4 && (prev.Valid != seen || prev.Int64 != last) {
+			return bad("history row of key %q links to row %v, not to the key's previous version (%v)", key, prev.Int64, last)
+		}
+		v.blockHead[key] = id
+		v.nextHist = id + 1
+		if !del {
+			if written == nil {
+				written = make(map[int64][]byte, len(r.Writes))
+			}
+			written[id] = val
+		}
+	}
+	if it.respHist.Valid {
+		resp = written[it.respHist.Int64]
+	}
+	if it.respHist.Valid && resp == nil {
+		return bad("response refers to history row %d, which holds no value this transaction wrote", it.respHist.Int64)
+	}
+	if h := sha256Hex(resp); h != r.Response {
+		return bad("stored response hashes to %s, the record says %s", h, r.Response)
 	}
 
 	// The event row.
@@ -501,7 +578,8 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 		var s, eb, ei uint64
 		var etx, etime, name string
 		var payload []byte
-		ok, err := evs.next(&s, &eb, &ei, &etx, &etime, &name, &payload)
+		var ref, at sql.NullInt64
+		ok, err := evs.next(&s, &eb, &ei, &etx, &etime, &name, &payload, &ref, &at)
 		if err != nil {
 			return err
 		}
@@ -510,6 +588,18 @@ func (v *verifier) checkTx(b Block, i int, it *txItem, tree *compact.Range, hist
 		}
 		if s != *seq+1 || eb != b.Number || ei != uint64(i) || etx != txID {
 			return bad("event %d (block %d, tx %d, tx id %s) where event %d belongs", s, eb, ei, etx, *seq+1)
+		}
+		if ref.Valid != at.Valid {
+			return bad("event %d has half a payload reference", s)
+		}
+		if ref.Valid {
+			val, ok := written[ref.Int64]
+			if !ok {
+				return bad("event %d refers to history row %d, which holds no value this transaction wrote", s, ref.Int64)
+			}
+			if payload, err = splice(payload, at.Int64, val); err != nil {
+				return bad("event %d: %v", s, err)
+			}
 		}
 		if etime != tstr || name != r.Event.Name || sha256Hex(payload) != r.Event.SHA256 {
 			return bad("event %d does not match the record (name %q, time %s, payload hash)", s, name, etime)
@@ -591,12 +681,29 @@ func describeEvent(e *EventRef) string {
 
 // compareState compares the replayed world state with the stored one.
 func (v *verifier) compareState() error {
-	rows, err := newCursor(v.ctx, v.tx, "SELECT key, value, block, tx FROM state ORDER BY key")
+	// Schema 2: the value is that of the history row the state row refers
+	// to, which must be the write of that key at that version. Schema 4:
+	// it is the key's newest history row, and a deleted key keeps a
+	// tombstone (block 0) that refers to its delete.
+	var q string
+	switch {
+	case v.schema >= 4:
+		q = "SELECT s.key, h.value, s.block, s.tx, s.hist, h.id IS NOT NULL AND h.key = s.key AND (" +
+			"(s.block > 0 AND h.block = s.block AND h.tx = s.tx AND h.deleted = 0) OR (s.block = 0 AND s.tx = 0 AND h.deleted = 1)) " +
+			"FROM state s LEFT JOIN history h ON h.id = s.hist ORDER BY s.key"
+	case v.schema >= 2:
+		q = "SELECT s.key, h.value, s.block, s.tx, s.hist, h.id IS NOT NULL AND h.key = s.key AND h.block = s.block AND h.tx = s.tx AND h.deleted = 0 " +
+			"FROM state s LEFT JOIN history h ON h.id = s.hist ORDER BY s.key"
+	default:
+		q = "SELECT key, value, block, tx, NULL, 1 FROM state ORDER BY key"
+	}
+	rows, err := newCursor(v.ctx, v.tx, q)
 	if err != nil {
 		return err
 	}
 	defer rows.close()
-	keys := v.rs.sortedKeys()
+	tombstones := v.schema >= 4
+	keys := v.rs.sortedKeys(tombstones)
 	i := 0
 	txID := func(ver version) string {
 		var id string
@@ -607,15 +714,20 @@ func (v *verifier) compareState() error {
 		var key string
 		var val []byte
 		var ver version
-		ok, err := rows.next(&key, &val, &ver.Block, &ver.Tx)
+		var hist sql.NullInt64
+		var refOK bool
+		ok, err := rows.next(&key, &val, &ver.Block, &ver.Tx, &hist, &refOK)
 		if err != nil {
 			return err
 		}
 		// Replayed keys before this stored one are missing from the table.
 		for i < len(keys) && (!ok || keys[i] < key) {
 			e := v.rs.kv[keys[i]]
-			return &Divergence{Block: int64(e.ver.Block), Tx: int(e.ver.Tx), TxID: txID(e.ver),
-				What: fmt.Sprintf("world state lacks key %q that this transaction wrote", keys[i])}
+			what := fmt.Sprintf("world state lacks key %q that this transaction wrote", keys[i])
+			if e.value == nil {
+				what = fmt.Sprintf("world state lacks the tombstone of key %q that this transaction deleted", keys[i])
+			}
+			return &Divergence{Block: int64(e.ver.Block), Tx: int(e.ver.Tx), TxID: txID(e.ver), What: what}
 		}
 		if !ok {
 			break
@@ -625,16 +737,25 @@ func (v *verifier) compareState() error {
 				What: fmt.Sprintf("world state has key %q that no transaction left there", key)}
 		}
 		e := v.rs.kv[key]
-		if e.ver != ver {
-			return &Divergence{Block: int64(e.ver.Block), Tx: int(e.ver.Tx), TxID: txID(e.ver),
-				What: fmt.Sprintf("world state says key %q was written by block %d tx %d", key, ver.Block, ver.Tx)}
+		diverge := func(format string, args ...any) error {
+			return &Divergence{Block: int64(e.ver.Block), Tx: int(e.ver.Tx), TxID: txID(e.ver), What: fmt.Sprintf(format, args...)}
 		}
-		if !bytes.Equal(e.value, val) {
-			return &Divergence{Block: int64(e.ver.Block), Tx: int(e.ver.Tx), TxID: txID(e.ver),
-				What: fmt.Sprintf("world state value of key %q differs from the replayed one", key)}
+		switch {
+		case e.value == nil && ver != (version{}):
+			return diverge("world state says deleted key %q was written by block %d tx %d", key, ver.Block, ver.Tx)
+		case e.value != nil && e.ver != ver:
+			return diverge("world state says key %q was written by block %d tx %d", key, ver.Block, ver.Tx)
+		case !refOK:
+			return diverge("world state of key %q refers to a history row that is not this write", key)
+		case tombstones && (!hist.Valid || hist.Int64 != v.head[key]):
+			return diverge("world state of key %q refers to history row %d, not to the key's newest (%d)", key, hist.Int64, v.head[key])
+		case !bytes.Equal(e.value, val):
+			return diverge("world state value of key %q differs from the replayed one", key)
 		}
 		i++
-		v.rep.Keys++
+		if e.value != nil {
+			v.rep.Keys++
+		}
 	}
 	return nil
 }
@@ -701,10 +822,7 @@ func (rs *replayState) apply(w writeRec, ver version) {
 		rs.kv[w.key] = e
 		rs.fresh = append(rs.fresh, w.key)
 	}
-	e.value, e.ver = w.value, ver
-	if w.value == nil {
-		e.ver = version{}
-	}
+	e.value, e.ver = w.value, ver // a deleted key keeps the delete's version, to name it
 }
 
 func (rs *replayState) read(key string) (cacheEntry, error) {
@@ -752,12 +870,16 @@ func (rs *replayState) rangePage(prefix, from string, n int) ([]kvRow, error) {
 }
 
 // history serves the contract's History calls during replay from the
-// stored history rows of earlier transactions (already checked against
-// their records).
+// stored history rows of earlier blocks (already checked against their
+// records). A transaction is simulated before its block is written, so
+// History never showed it the writes of its own block.
 func (rs *replayState) history(ctx context.Context, key string, at version) ([]chaincode.Version, error) {
 	rs.histMu.Lock()
 	defer rs.histMu.Unlock()
-	rows, err := rs.v.hist.QueryContext(ctx, key, at.Block, at.Block, at.Tx)
+	if rs.v.schema >= 4 {
+		return rs.v.chainHistory(ctx, key)
+	}
+	rows, err := rs.v.hist.QueryContext(ctx, key, at.Block)
 	if err != nil {
 		return nil, err
 	}
@@ -777,13 +899,40 @@ func (rs *replayState) history(ctx context.Context, key string, at version) ([]c
 	return out, rows.Err()
 }
 
-func (rs *replayState) sortedKeys() []string {
+// sortedKeys lists the live keys, and the deleted ones too if asked.
+func (rs *replayState) sortedKeys(deleted bool) []string {
 	rs.merge()
 	out := make([]string, 0, len(rs.sorted))
 	for _, k := range rs.sorted {
-		if rs.kv[k].value != nil {
+		if deleted || rs.kv[k].value != nil {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// chainHistory is History(key) as of the start of the block being checked
+// (schema 4): the key's chain from its newest row before the block.
+func (v *verifier) chainHistory(ctx context.Context, key string) ([]chaincode.Version, error) {
+	var out []chaincode.Version
+	id, ok := v.head[key]
+	for ok {
+		if int64(len(out)) >= v.nextHist {
+			return nil, fmt.Errorf("history chain of key %q loops", key)
+		}
+		var ver chaincode.Version
+		var ts string
+		var prev sql.NullInt64
+		if err := v.histRow.QueryRowContext(ctx, id).Scan(&prev, &ver.TxID, &ts, &ver.Value, &ver.Deleted); err != nil {
+			return nil, fmt.Errorf("history row %d of key %q: %w", id, key, err)
+		}
+		var err error
+		if ver.Time, err = time.Parse(timeLayout, ts); err != nil {
+			return nil, err
+		}
+		out = append(out, ver)
+		id, ok = prev.Int64, prev.Valid
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"wasteledger/chaincode"
@@ -30,7 +31,7 @@ type tamperFixture struct {
 	cfg    Config
 	cc     *kv
 	target Receipt
-	value  string // the target's value, stored raw in state and history
+	value  string // the target's value, stored raw in its history row (the state refers to it)
 	event  string // the target's event payload
 }
 
@@ -125,7 +126,7 @@ func TestVerifyDetectsByteFlip(t *testing.T) {
 		needle   string
 		wantLive int // copies that rows of the ledger hold
 	}{
-		{"value (state and history rows)", f.value, 2},
+		{"value (history row)", f.value, 1},
 		{"event payload", f.event, 1},
 		{"record (base64 argument)", base64.StdEncoding.EncodeToString([]byte(f.value))[8:40], 1},
 	}
@@ -175,7 +176,7 @@ func (f tamperFixture) liveRows(t *testing.T, path string) string {
 			t.Fatalf("%s: %v", q.sql, err)
 		}
 	}
-	if err := db.QueryRow("SELECT value FROM state WHERE key = 'target'").Scan(&state); err != nil {
+	if err := db.QueryRow(getStateSQL, "target").Scan(&state, new(int64), new(int64)); err != nil {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("record %s\nstate %s\nhistory %s\nevent %s", rec, state, hist, payload)
@@ -220,7 +221,8 @@ func TestVerifyDetectsSQLEdit(t *testing.T) {
 	}{
 		{"history value", []stmt{plain("DROP TRIGGER history_no_update"),
 			plain("UPDATE history SET value = 'forged' WHERE tx_id = ?", id)}, tb, ti},
-		{"world state value", []stmt{plain("UPDATE state SET value = 'forged' WHERE key = 'target'")}, tb, ti},
+		{"world state refers to another value", []stmt{plain("UPDATE state SET hist = (SELECT MIN(id) FROM history) WHERE key = 'target'")}, tb, ti},
+		{"world state refers to a missing history row", []stmt{plain("UPDATE state SET hist = 1000000 WHERE key = 'target'")}, tb, ti},
 		{"world state key removed", []stmt{plain("DELETE FROM state WHERE key = 'target'")}, tb, ti},
 		{"event payload", []stmt{plain("DROP TRIGGER events_no_update"),
 			plain("UPDATE events SET payload = 'forged' WHERE tx_id = ?", id)}, tb, ti},
@@ -229,8 +231,14 @@ func TestVerifyDetectsSQLEdit(t *testing.T) {
 		{"record re-encoded", []stmt{plain("DROP TRIGGER txs_no_update"),
 			{"UPDATE txs SET record = ? WHERE tx_id = ?", func(db *sql.DB) []any { return []any{[]byte(record(db)), id} }}}, tb, ti},
 		{"record and its Merkle leaf rewritten", []stmt{plain("DROP TRIGGER txs_no_update"), plain("DROP TRIGGER merkle_no_update"),
-			{"UPDATE merkle SET hash = ? WHERE level = 0 AND idx = (SELECT leaf FROM txs WHERE tx_id = ?)",
-				func(db *sql.DB) []any { return []any{rfc6962.DefaultHasher.HashLeaf(forged(db)), id} }},
+			{"UPDATE merkle SET hash = ? WHERE pos = ?",
+				func(db *sql.DB) []any {
+					var leaf uint64
+					if err := db.QueryRow("SELECT leaf FROM txs WHERE tx_id = ?", id).Scan(&leaf); err != nil {
+						t.Fatal(err)
+					}
+					return []any{rfc6962.DefaultHasher.HashLeaf(forged(db)), nodePos(compact.NewNodeID(0, leaf))}
+				}},
 			{"UPDATE txs SET record = ? WHERE tx_id = ?", func(db *sql.DB) []any { return []any{forged(db), id} }}}, tb, -2},
 		{"transaction deleted", []stmt{plain("DROP TRIGGER txs_no_delete"),
 			plain("DELETE FROM txs WHERE tx_id = ?", id)}, tb, ti},
