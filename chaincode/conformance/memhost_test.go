@@ -2,10 +2,10 @@ package conformance
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
