@@ -507,6 +507,21 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 		return nil, err
 	}
 	now := st.TxTime().UTC()
+	// What creation reads, in one round trip where the ledger can.
+	ahead := []string{keyConfig, prefixOrg + d.Producer, prefixOrg + d.Receiver}
+	if d.ReceiverPermit != "" {
+		ahead = append(ahead, prefixPerm+d.ReceiverPermit)
+	}
+	for _, leg := range d.Legs {
+		ahead = append(ahead, prefixOrg+leg.Carrier, prefixPerm+leg.Permit)
+	}
+	if d.Request != "" {
+		ahead = append(ahead, prefixReq+d.Producer+"~"+d.Request)
+	}
+	st, err := readAhead(st, ahead...)
+	if err != nil {
+		return nil, manifest.Errorf(manifest.Unavailable, "read: %w", err)
+	}
 	cfg, err := c.config(st)
 	if err != nil {
 		return nil, err
@@ -652,6 +667,16 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	}
 	if !allowed {
 		return nil, manifest.FieldError(manifest.Invalid, "statement.step", "this transaction takes %v, not %s", steps, s.Step)
+	}
+	// What every step reads, in one round trip where the ledger can.
+	ahead := []string{ManifestKey(s.Manifest), keyConfig}
+	for _, p := range []*manifest.Party{s.From, s.To} {
+		if p != nil {
+			ahead = append(ahead, prefixOrg+p.Org, prefixKey+p.Key)
+		}
+	}
+	if st, err = readAhead(st, ahead...); err != nil {
+		return nil, manifest.Errorf(manifest.Unavailable, "read: %w", err)
 	}
 	m, stored, err := loadManifest(st, s.Manifest)
 	if err != nil {

@@ -4,7 +4,11 @@
 // (chaincode/embedded).
 package chaincode
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Caller is the submitter of a transaction as the ledger authenticated it:
 // on Fabric the client identity's MSP id and subject, on the embedded ledger
@@ -48,8 +52,62 @@ type State interface {
 	Emit(name string, payload []byte) error
 }
 
+// MultiGetter is implemented by a State that can read several keys in one
+// round trip to the ledger (Fabric's GetMultipleStates). The values are
+// what Get would return for each key, in the order of keys.
+type MultiGetter interface {
+	GetMany(keys []string) ([][]byte, error)
+}
+
 // Invoker runs one transaction function against a State. Hosts call it;
 // the contract implements it.
 type Invoker interface {
 	Invoke(st State, fn string, args [][]byte) ([]byte, error)
+}
+
+// readAhead returns st with the keys read in one round trip when the host
+// can (MultiGetter), so that the Gets of them that follow are answered
+// without another; otherwise st itself. A Get never sees the
+// transaction's own writes, so a value read ahead is what Get would return
+// at any later point of the transaction.
+func readAhead(st State, keys ...string) (State, error) {
+	mg, ok := st.(MultiGetter)
+	if !ok || len(keys) < 2 {
+		return st, nil
+	}
+	keys = uniqueKeys(keys)
+	vals, err := mg.GetMany(keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != len(keys) {
+		return nil, fmt.Errorf("read %d keys at once, got %d values", len(keys), len(vals))
+	}
+	got := make(map[string][]byte, len(keys))
+	for i, k := range keys {
+		got[k] = vals[i]
+	}
+	return &readAheadState{State: st, got: got}, nil
+}
+
+type readAheadState struct {
+	State
+	got map[string][]byte
+}
+
+func (s *readAheadState) Get(key string) ([]byte, error) {
+	if v, ok := s.got[key]; ok {
+		return v, nil
+	}
+	return s.State.Get(key)
+}
+
+func uniqueKeys(keys []string) []string {
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }

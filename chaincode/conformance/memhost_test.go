@@ -1,11 +1,9 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -21,11 +19,7 @@ import (
 // writes, MVCC on read versions), small enough to trust, so that the suite
 // itself is tested apart from any real ledger.
 type memHost struct {
-	cc        *chaincode.Contract
-	endorsers int // >1: run each transaction that many times at once, like peers sharing one chaincode server
-	// heights keeps commits out while a transaction's endorsers run, so
-	// that they all see the same state, like peers at the same height.
-	heights sync.RWMutex
+	cc      *chaincode.Contract
 	mu      sync.Mutex
 	state   map[string]memVal
 	history map[string][]chaincode.Version
@@ -49,7 +43,6 @@ type memTx struct {
 	reads  map[string]uint64
 	writes map[string][]byte
 	event  string
-	evData []byte
 }
 
 func (t *memTx) Get(k string) ([]byte, error) {
@@ -86,29 +79,16 @@ func (t *memTx) History(k string) ([]chaincode.Version, error) {
 func (t *memTx) TxID() string                  { return t.id }
 func (t *memTx) TxTime() time.Time             { return t.at }
 func (t *memTx) Caller() chaincode.Caller      { return t.caller }
-func (t *memTx) Emit(n string, b []byte) error { t.event, t.evData = n, b; return nil }
+func (t *memTx) Emit(n string, _ []byte) error { t.event = n; return nil }
 
 func (h *memHost) run(caller chaincode.Caller, fn string, args [][]byte, commit bool) ([]byte, error) {
 	var id [16]byte
 	rand.Read(id[:])
-	newTx := func() *memTx {
-		return &memTx{h: h, id: hex.EncodeToString(id[:]), at: time.Now().UTC().Truncate(time.Second), caller: caller, reads: map[string]uint64{}, writes: map[string][]byte{}}
-	}
-	tx := newTx()
-	h.heights.RLock()
+	tx := &memTx{h: h, id: hex.EncodeToString(id[:]), at: time.Now().UTC(), caller: caller, reads: map[string]uint64{}, writes: map[string][]byte{}}
 	out, err := h.cc.Invoke(tx, fn, args)
-	if h.endorsers > 1 {
-		if derr := h.endorseAgain(tx, out, err, fn, args, newTx); derr != nil {
-			h.heights.RUnlock()
-			return nil, derr
-		}
-	}
-	h.heights.RUnlock()
 	if err != nil || !commit {
 		return out, err
 	}
-	h.heights.Lock()
-	defer h.heights.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k, ver := range tx.reads {
@@ -124,42 +104,6 @@ func (h *memHost) run(caller chaincode.Caller, fn string, args [][]byte, commit 
 	return out, nil
 }
 
-// endorseAgain runs the transaction again on h.endorsers-1 goroutines at
-// once against the same state, as peers endorsing one proposal through a
-// shared chaincode server do, and reports any difference from the first
-// run: the contract must be deterministic, shared caches included.
-func (h *memHost) endorseAgain(first *memTx, out []byte, err error, fn string, args [][]byte, newTx func() *memTx) error {
-	type result struct {
-		tx  *memTx
-		out []byte
-		err error
-	}
-	res := make([]result, h.endorsers-1)
-	var wg sync.WaitGroup
-	for i := range res {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tx := newTx()
-			tx.at = first.at
-			o, e := h.cc.Invoke(tx, fn, args)
-			res[i] = result{tx, o, e}
-		}()
-	}
-	wg.Wait()
-	for _, r := range res {
-		same := bytes.Equal(r.out, out) && fmt.Sprint(r.err) == fmt.Sprint(err) &&
-			r.tx.event == first.event && bytes.Equal(r.tx.evData, first.evData) && len(r.tx.writes) == len(first.writes)
-		for k, v := range first.writes {
-			same = same && bytes.Equal(r.tx.writes[k], v)
-		}
-		if !same {
-			return manifest.Errorf(manifest.Internal, "%s: endorsements differ (non-deterministic contract)", fn)
-		}
-	}
-	return nil
-}
-
 func (h *memHost) Submit(_ context.Context, c chaincode.Caller, fn string, args ...[]byte) ([]byte, error) {
 	return h.run(c, fn, args, true)
 }
@@ -169,14 +113,3 @@ func (h *memHost) Evaluate(_ context.Context, c chaincode.Caller, fn string, arg
 }
 
 func TestSuiteOnMemoryHost(t *testing.T) { Run(t, newMemHost) }
-
-// TestSuiteOnConcurrentEndorsers runs every transaction on three
-// endorsers at once through one Contract, the way Fabric peers share one
-// chaincode server, and fails on any difference between them.
-func TestSuiteOnConcurrentEndorsers(t *testing.T) {
-	Run(t, func(t *testing.T) scenario.Host {
-		h := newMemHost(t).(*memHost)
-		h.endorsers = 3
-		return h
-	})
-}

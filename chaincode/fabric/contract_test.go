@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/conformance"
@@ -32,11 +33,14 @@ type stubHost struct {
 	cc  *contractapi.ContractChaincode
 	ids *identities
 
-	// twoEndorsers runs every proposal twice, as two endorsing peers do,
-	// and fails the test unless both produce the same response, write set
-	// and event. Transactions are then serialised.
+	// twoEndorsers runs every proposal twice at once through the one
+	// contract, as two endorsing peers sharing a chaincode server do, and
+	// fails the test unless both produce the same response, write set and
+	// event (shared caches included). Transactions are then serialised.
 	twoEndorsers bool
 	mu           sync.Mutex
+	lastMu       sync.Mutex
+	last         *fakeStub // the stub of the last transaction run
 }
 
 func newStubHost(t testing.TB) *stubHost {
@@ -54,17 +58,28 @@ func (h *stubHost) run(caller chaincode.Caller, fn string, args [][]byte, commit
 		h.mu.Lock()
 		defer h.mu.Unlock()
 	}
-	res := h.cc.Invoke(stub)
-	if h.twoEndorsers {
-		other := h.l.newStub(stub.creator, stub.ts.AsTime(), stub.args...)
-		other.txID = stub.txID
-		res2 := h.cc.Invoke(other)
-		if res.Status != res2.Status || res.Message != res2.Message || !bytes.Equal(res.Payload, res2.Payload) ||
-			!reflect.DeepEqual(stub.writes, other.writes) || !reflect.DeepEqual(stub.order, other.order) ||
-			stub.event.name != other.event.name || !bytes.Equal(stub.event.payload, other.event.payload) {
-			h.t.Errorf("%s is not deterministic: two endorsements of transaction %s differ", fn, stub.txID)
-		}
+	h.lastMu.Lock()
+	h.last = stub
+	h.lastMu.Unlock()
+	if !h.twoEndorsers {
+		return h.finish(stub, h.cc.Invoke(stub), commit)
 	}
+	other := h.l.newStub(stub.creator, stub.ts.AsTime(), stub.args...)
+	other.txID = stub.txID
+	var wg sync.WaitGroup
+	var res2 *peer.Response
+	wg.Go(func() { res2 = h.cc.Invoke(other) })
+	res := h.cc.Invoke(stub)
+	wg.Wait()
+	if res.Status != res2.Status || res.Message != res2.Message || !bytes.Equal(res.Payload, res2.Payload) ||
+		!reflect.DeepEqual(stub.writes, other.writes) || !reflect.DeepEqual(stub.order, other.order) ||
+		stub.event.name != other.event.name || !bytes.Equal(stub.event.payload, other.event.payload) {
+		h.t.Errorf("%s is not deterministic: two endorsements of transaction %s differ", fn, stub.txID)
+	}
+	return h.finish(stub, res, commit)
+}
+
+func (h *stubHost) finish(stub *fakeStub, res *peer.Response, commit bool) ([]byte, *fakeStub, error) {
 	if res.Status != 200 {
 		// What a Fabric client gets: the chaincode's message; the code is
 		// parsed back from its "[code]" prefix.
@@ -244,6 +259,33 @@ func TestPanicBecomesInternalError(t *testing.T) {
 	res := cc.Invoke(newFakeLedger().newStub(ids.creator(t, "RegulatorMSP"), time.Now(), []byte("GetConfig")))
 	if res.Status != 500 || !strings.HasPrefix(res.Message, "[internal] GetConfig: panic: boom") {
 		t.Errorf("panicking contract = %d %q, want 500 [internal] … panic: boom", res.Status, res.Message)
+	}
+}
+
+// Creating a manifest and a handover each read what they need in two
+// requests to the peer (GetMultipleStates), not one request per key.
+func TestReadsBatched(t *testing.T) {
+	ctx := context.Background()
+	h := newStubHost(t)
+	w := scenario.NewWorld()
+	if err := w.Setup(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	trip := w.OilTrip(true)
+	if err := trip.Create(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.last.trips; n > 2 {
+		t.Errorf("CreateManifest made %d read requests, want at most 2", n)
+	}
+	if err := trip.SignByProducer(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := trip.Pickup(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.last.trips; n > 2 {
+		t.Errorf("Handover made %d read requests, want at most 2", n)
 	}
 }
 

@@ -53,6 +53,7 @@ type fakeStub struct {
 	creator []byte
 	args    [][]byte
 
+	trips    int // read requests to the peer: one per GetState, one per GetMultipleStates
 	reads    map[string]uint64
 	ranges   []fakeRange
 	writes   map[string][]byte
@@ -107,6 +108,24 @@ func (s *fakeStub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.t
 func (s *fakeStub) GetCreator() ([]byte, error)                     { return s.creator, nil }
 
 func (s *fakeStub) GetState(key string) ([]byte, error) {
+	s.trips++
+	return s.get(key)
+}
+
+func (s *fakeStub) GetMultipleStates(keys ...string) ([][]byte, error) {
+	s.trips++
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.get(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (s *fakeStub) get(key string) ([]byte, error) {
 	if key == "" {
 		return nil, fmt.Errorf("key must not be empty")
 	}

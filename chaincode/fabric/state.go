@@ -43,6 +43,10 @@ func NewState(stub shim.ChaincodeStubInterface, caller chaincode.Caller) (chainc
 
 func (s *state) Get(key string) ([]byte, error) { return s.stub.GetState(key) }
 
+// GetMany reads the keys in one request to the peer; a peer that does not
+// offer it is asked key by key by the shim itself.
+func (s *state) GetMany(keys []string) ([][]byte, error) { return s.stub.GetMultipleStates(keys...) }
+
 func (s *state) Put(key string, value []byte) error { return s.stub.PutState(key, value) }
 
 // rangeEnd is the exclusive end of a prefix range: no valid UTF-8 key that
