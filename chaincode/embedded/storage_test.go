@@ -140,19 +140,7 @@ func TestVerifyDetectsReferenceEdits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := f.copyLedger(t, nil)
-			db, err := sql.Open("sqlite3", dsn(cfg.Path, "_foreign_keys=off"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range tt.edits {
-				if _, err := db.Exec(e); err != nil {
-					t.Fatalf("%s: %v", e, err)
-				}
-			}
-			db.Close()
-			_, err = Verify(context.Background(), cfg, f.cc, nil)
-			wantDivergence(t, err, int64(tt.at.Block), tt.at.Index)
+			wantDivergence(t, f.verifyEdited(t, execAll(t, tt.edits...)), int64(tt.at.Block), tt.at.Index)
 		})
 	}
 }
@@ -468,19 +456,7 @@ func TestVerifyDetectsChainEdits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := f.copyLedger(t, nil)
-			db, err := sql.Open("sqlite3", dsn(cfg.Path, "_foreign_keys=off"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range tt.edits {
-				if _, err := db.Exec(e); err != nil {
-					t.Fatalf("%s: %v", e, err)
-				}
-			}
-			db.Close()
-			_, err = Verify(context.Background(), cfg, f.cc, nil)
-			wantDivergence(t, err, int64(tt.at.Block), tt.at.Index)
+			wantDivergence(t, f.verifyEdited(t, execAll(t, tt.edits...)), int64(tt.at.Block), tt.at.Index)
 		})
 	}
 }

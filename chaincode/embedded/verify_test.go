@@ -249,20 +249,41 @@ func TestVerifyDetectsSQLEdit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := f.copyLedger(t, nil)
-			db, err := sql.Open("sqlite3", dsn(cfg.Path, "_foreign_keys=off"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range tt.edits {
-				if _, err := db.Exec(e.sql, e.args(db)...); err != nil {
-					t.Fatalf("%s: %v", e.sql, err)
+			err := f.verifyEdited(t, func(db *sql.DB) {
+				for _, e := range tt.edits {
+					if _, err := db.Exec(e.sql, e.args(db)...); err != nil {
+						t.Fatalf("%s: %v", e.sql, err)
+					}
 				}
-			}
-			db.Close()
-			_, err = Verify(context.Background(), cfg, f.cc, nil)
+			})
 			wantDivergence(t, err, tt.block, tt.tx)
 		})
+	}
+}
+
+// verifyEdited edits a copy of the fixture's ledger through SQL (foreign
+// keys off) and returns what Verify says of the copy.
+func (f tamperFixture) verifyEdited(t *testing.T, edit func(db *sql.DB)) error {
+	t.Helper()
+	cfg := f.copyLedger(t, nil)
+	db, err := sql.Open("sqlite3", dsn(cfg.Path, "_foreign_keys=off"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(db)
+	db.Close()
+	_, err = Verify(context.Background(), cfg, f.cc, nil)
+	return err
+}
+
+// execAll is an edit for verifyEdited: the statements, in order.
+func execAll(t *testing.T, stmts ...string) func(db *sql.DB) {
+	return func(db *sql.DB) {
+		for _, q := range stmts {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
 	}
 }
 
