@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -36,7 +37,17 @@ type env struct {
 	log            *slog.Logger
 }
 
+// gcPercent is the heap growth that triggers a collection unless GOGC is
+// set. A ledger or gateway process keeps a small live heap (tens of MB)
+// and allocates briskly per transaction; collecting at 5× instead of
+// Go's 2× trades a few tens of MB for about 6 % less CPU per handover
+// (bench ledger).
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
