@@ -42,12 +42,19 @@ import (
 	"wasteledger/manifest"
 )
 
+// DefaultBlockMaxWait is how long a block waits for more transactions
+// after its first. Each block costs an fsync and a signed checkpoint, and
+// every transaction in it waits for the block: at 32 clients (bench http,
+// 2 cores) 4 ms gave 2,237 committed handovers/s with p99 39 ms, 10 ms
+// gave 1,906/s with p99 41 ms, at no more than 250 fsyncs a second.
+const DefaultBlockMaxWait = 4 * time.Millisecond
+
 // Config configures a ledger. Only Path is required.
 type Config struct {
 	Path         string        // the SQLite file
 	KeyPath      string        // checkpoint signing key; default Path + ".key"
 	BlockMaxTx   int           // a block closes at this many transactions (default 500)
-	BlockMaxWait time.Duration // … or this long after its first transaction (default 10ms)
+	BlockMaxWait time.Duration // … or this long after its first transaction (default DefaultBlockMaxWait)
 	NoSync       bool          // tests only: skip fsync. The default is durable.
 	CacheBytes   int64         // world-state read cache budget (default 64 MiB; <0 disables)
 	Readers      int           // read connections (default 8)
@@ -67,7 +74,7 @@ func (c Config) withDefaults() Config {
 		c.BlockMaxTx = 500
 	}
 	if c.BlockMaxWait <= 0 {
-		c.BlockMaxWait = 10 * time.Millisecond
+		c.BlockMaxWait = DefaultBlockMaxWait
 	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 64 << 20

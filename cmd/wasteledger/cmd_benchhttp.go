@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"wasteledger/chaincode/embedded"
 	"wasteledger/chaincode/scenario"
 	"wasteledger/manifest"
 	"wasteledger/manifest/jcs"
@@ -73,7 +74,7 @@ func runBenchHTTP(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&c.Prepare, "prepare", 0, "signed manifests to prepare for the first run (default: sized from the runs' clients and duration)")
 	fs.StringVar(&c.HandoverAPI, "handover-api", "rest", "rest: POST /api/v1/manifests/{id}/handover; mobile: POST /mobile/v1/handovers")
 	fs.StringVar(&c.ServerLog, "server-log-level", "info", "the started serve's --log-level (info logs one line per request)")
-	fs.DurationVar(&c.BlockWait, "block-wait", 10*time.Millisecond, "the started serve's --block-wait")
+	fs.DurationVar(&c.BlockWait, "block-wait", embedded.DefaultBlockMaxWait, "the started serve's --block-wait")
 	reference := fs.String("reference-clients", envDefault("bench-reference-clients", "32"), "after the mixed runs, reference runs of handovers only at these client counts, comma-separated (empty: none)")
 	fs.BoolVar(&c.Idempotency, "idempotency-keys", false, "send an Idempotency-Key with each handover (the gateway then records every answer; the driver app sends none)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write serve's CPU profile of each measured run to PREFIX-MIX-CLIENTS.pprof (a started serve, or --target with --debug-url)")

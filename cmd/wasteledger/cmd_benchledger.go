@@ -39,7 +39,7 @@ func runBenchLedger(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("bench ledger", "")
 	n := fs.Int("handovers", 20000, "signed handovers to commit")
 	clients := fs.Int("clients", 256, "concurrent submitters")
-	blockWait := fs.Duration("block-wait", 10*time.Millisecond, "a block closes this long after its first transaction")
+	blockWait := fs.Duration("block-wait", embedded.DefaultBlockMaxWait, "a block closes this long after its first transaction")
 	blockMax := fs.Int("block-max", 500, "… or at this many transactions")
 	rawFor := fs.Duration("raw", 3*time.Second, "how long to measure the raw verify rate")
 	data := fs.String("data", "", "directory for the ledger (default: a temporary one, removed after)")

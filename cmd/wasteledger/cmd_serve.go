@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"wasteledger/chaincode/embedded"
 	"wasteledger/gateway"
 	"wasteledger/gateway/auth"
 	"wasteledger/gateway/ledger"
@@ -66,7 +67,7 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.Burst, "burst", burst, "rate limit bucket size; 0 means twice the rate (WASTELEDGER_BURST)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("log-format", "text"), "log format: text or json (WASTELEDGER_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envDefault("log-level", "info"), "log level: debug, info (one line per request), warn, error (WASTELEDGER_LOG_LEVEL)")
-	wait, _ := time.ParseDuration(envDefault("block-wait", "10ms"))
+	wait, _ := time.ParseDuration(envDefault("block-wait", embedded.DefaultBlockMaxWait.String()))
 	fs.DurationVar(&c.BlockWait, "block-wait", wait, "embedded ledger: how long a block waits for more transactions (WASTELEDGER_BLOCK_WAIT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envDefault("debug-addr", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (WASTELEDGER_DEBUG_ADDR)")
 	if !demo {
