@@ -214,6 +214,9 @@ func (l Line) validate(i int, cfg Config, ref bool, seenUnits map[string]bool) e
 	default:
 		return FieldError(Invalid, field+".form", "form must be solid, semi_solid, liquid or gas")
 	}
+	if l.Hazard == "" && strings.HasPrefix(l.Code, catalog.IdentifiedPrefix) {
+		return FieldError(Invalid, field+".hazard", "an identified waste (%s) declares the hazard characteristics its identification found, e.g. \"T\" or \"T,C\"", l.Code)
+	}
 	if l.Hazard != "" {
 		if err := hazardSubset(l.Hazard, w.Hazard); err != nil {
 			return FieldError(Invalid, field+".hazard", "%v", err)

@@ -125,14 +125,46 @@ func (w Waste) clone() Waste {
 	return w
 }
 
-// Lookup returns the catalogue entry for a waste code ("900-214-08" or
-// EVBattery).
+// Lookup returns the catalogue entry for a waste code ("900-214-08",
+// EVBattery, or an identified code 900-000-CC).
 func Lookup(code string) (Waste, bool) {
 	i, ok := cat.wasteIdx[code]
 	if !ok {
-		return Waste{}, false
+		return identified(code)
 	}
 	return cat.wastes[i].clone(), true
+}
+
+// IdentifiedPrefix starts the codes of waste found hazardous by
+// identification (危险废物鉴别) but not on the list: 900-000-CC, CC its HW
+// category, assigned by its main hazardous component and characteristic
+// (名录 2021 第六条; DOMAIN.md §2, "identified-but-unlisted"). Their hazard
+// characteristics come from the identification report, so a manifest line
+// must declare them.
+const IdentifiedPrefix = "900-000-"
+
+// identifiedHazards is what an identified code may declare: any of them.
+const identifiedHazards = "T/C/I/R"
+
+// identified is the entry of an identified code 900-000-CC of an existing
+// category. Medical waste (HW01) has its own complete catalogue and no
+// identified codes.
+func identified(code string) (Waste, bool) {
+	if !strings.HasPrefix(code, IdentifiedPrefix) || !codeShape(code) || code[8:] == "01" {
+		return Waste{}, false
+	}
+	c, ok := LookupCategory("HW" + code[8:])
+	if !ok {
+		return Waste{}, false
+	}
+	w := Waste{Code: code, Category: c.Code, CategoryName: c.Name, CategoryNameEN: c.NameEN,
+		Name:     "经鉴别具有危险特性的危险废物（" + c.Name + "）",
+		NameEN:   "Waste identified as hazardous, not listed (" + c.NameEN + ")",
+		Industry: "900", Hazard: identifiedHazards, Stream: Industrial}
+	for _, h := range strings.Split(identifiedHazards, "/") {
+		w.Hazards = append(w.Hazards, Hazard(h))
+	}
+	return w, true
 }
 
 // MustLookup is Lookup for codes known at compile time; it panics on an
@@ -220,7 +252,7 @@ func Search(q string, limit int) []Waste {
 // listed in the 2021 list, or EVBattery. The error is an *Error of kind
 // Malformed or Unknown.
 func ValidCode(s string) error {
-	if _, ok := cat.wasteIdx[s]; ok {
+	if _, ok := Lookup(s); ok {
 		return nil
 	}
 	e := &Error{Kind: Malformed, What: "waste code", Value: s}
@@ -232,6 +264,9 @@ func ValidCode(s string) error {
 	case !hasCategory(s):
 		e.Kind = Unknown
 		e.Msg = fmt.Sprintf("HW%s is not a category of the 2021 national list (国家危险废物名录)", s[8:])
+	case s == IdentifiedPrefix+"01":
+		e.Kind = Unknown
+		e.Msg = "medical waste has no identified code: use 841-001-01 … 841-005-01 (医疗废物分类目录)"
 	default:
 		e.Kind = Unknown
 		e.Msg = "not in the 2021 national list (国家危险废物名录)"

@@ -262,7 +262,10 @@ func TestValidCode(t *testing.T) {
 		{"９００-214-08", catalog.Malformed, `waste code "９００-214-08": must have the form NNN-NNN-NN (digits, e.g. 900-214-08) or be EV-BATTERY`},
 		{"900-000-42", catalog.Unknown, `waste code "900-000-42": HW42 is not a category of the 2021 national list (国家危险废物名录)`},
 		{"900-999-08", catalog.Unknown, `waste code "900-999-08": not in the 2021 national list (国家危险废物名录)`},
-		{"900-000-49", catalog.Unknown, `waste code "900-000-49": not in the 2021 national list (国家危险废物名录)`},
+		{"900-000-49", "", ""}, // identified as hazardous, not listed: category HW49
+		{"900-000-08", "", ""},
+		{"900-000-01", catalog.Unknown, `waste code "900-000-01": medical waste has no identified code: use 841-001-01 … 841-005-01 (医疗废物分类目录)`},
+		{"900-001-49", catalog.Unknown, `waste code "900-001-49": not in the 2021 national list (国家危险废物名录)`},
 		{strings.Repeat("9", 100), catalog.Malformed, `waste code "` + strings.Repeat("9", 64) + `"…: must have the form NNN-NNN-NN (digits, e.g. 900-214-08) or be EV-BATTERY`},
 	}
 	for _, tt := range tests {
@@ -303,5 +306,34 @@ func TestHazards(t *testing.T) {
 	}
 	if catalog.Hazard("X").Name() != "" {
 		t.Error(`Hazard("X").Name() != ""`)
+	}
+}
+
+// An identified code 900-000-CC stands for waste found hazardous by
+// identification but not listed; it belongs to category CC.
+func TestIdentifiedCode(t *testing.T) {
+	w, ok := catalog.Lookup("900-000-17")
+	if !ok {
+		t.Fatal("Lookup(900-000-17) found nothing")
+	}
+	want := catalog.Waste{Code: "900-000-17", Category: "HW17", Industry: "900", Hazard: "T/C/I/R",
+		Hazards: []catalog.Hazard{catalog.Toxicity, catalog.Corrosivity, catalog.Ignitability, catalog.Reactivity},
+		Stream:  catalog.Industrial}
+	if w.Code != want.Code || w.Category != want.Category || w.Industry != want.Industry || w.Hazard != want.Hazard ||
+		!slices.Equal(w.Hazards, want.Hazards) || w.Stream != want.Stream || w.Listed {
+		t.Errorf("Lookup(900-000-17) = %+v, want %+v", w, want)
+	}
+	if c, _ := catalog.LookupCategory("HW17"); !strings.Contains(w.Name, c.Name) || !strings.Contains(w.NameEN, c.NameEN) {
+		t.Errorf("name %q / %q does not name category HW17 (%s / %s)", w.Name, w.NameEN, c.Name, c.NameEN)
+	}
+	for _, code := range []string{"900-000-01", "900-000-42", "900-000-1x", "901-000-17"} {
+		if _, ok := catalog.Lookup(code); ok {
+			t.Errorf("Lookup(%s) found an entry, want none", code)
+		}
+	}
+	for _, w := range catalog.All() {
+		if strings.HasPrefix(w.Code, catalog.IdentifiedPrefix) {
+			t.Errorf("All() lists %s: identified codes are not entries of the list", w.Code)
+		}
 	}
 }
