@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"wasteledger/chaincode"
-	"wasteledger/gateway/audit"
-	"wasteledger/gateway/ledger"
-	"wasteledger/gateway/reconcile"
-	"wasteledger/gateway/reconcile/calendar"
-
 	"wasteledger/gateway"
+	"wasteledger/gateway/audit"
 	"wasteledger/gateway/httpx"
 	"wasteledger/gateway/index"
+	"wasteledger/gateway/ledger"
+	"wasteledger/gateway/ledger/fabricgw"
 	"wasteledger/gateway/paper"
+	"wasteledger/gateway/reconcile"
+	"wasteledger/gateway/reconcile/calendar"
 	mobileapi "wasteledger/mobile-api"
 )
 
@@ -52,8 +52,12 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 	deps.Index = ix
 
 	var prover audit.Prover
-	if l, ok := deps.Ledger.(*ledger.Local); ok {
+	var blockProver reconcile.BlockProver
+	switch l := deps.Ledger.(type) {
+	case *ledger.Local:
 		prover = l.Embedded()
+	case *fabricgw.Ledger:
+		blockProver = l
 	}
 	base := c.PublicURL
 	return func(srv *gateway.Server) ([][]httpx.Route, error) {
@@ -70,7 +74,7 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 		}()
 		a.closes = append(a.closes, func() error { rstop(); return nil })
 		return [][]httpx.Route{
-			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, Sign: srv.SignAsOrg, Log: log}),
+			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, BlockProver: blockProver, Sign: srv.SignAsOrg, Log: log}),
 			mobileapi.Routes(mobileapi.Deps{
 				Ledger:      deps.Ledger,
 				Keyring:     deps.Keyring,

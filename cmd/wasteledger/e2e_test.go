@@ -310,5 +310,16 @@ func driveDemo(t *testing.T, s *e2eServer, bin, data string) string {
 	if code := s.call("GET", "/api/v1/manifests/"+target.ID+"/print", clerk, nil, nil); code != 200 {
 		t.Fatalf("printable manifest = %d", code)
 	}
+	// The regulator proves the closing transaction is on the ledger: a
+	// Merkle proof on the embedded ledger, a signed block on Fabric.
+	var proof struct {
+		Kind     string `json:"kind"`
+		TxID     string `json:"tx_id"`
+		Verified bool   `json:"verified"`
+	}
+	closing := h.Items[len(h.Items)-1].TxID
+	if code := s.call("GET", "/api/v1/audit/proof/"+closing, login("gdee-officer"), nil, &proof); code != 200 || !proof.Verified || proof.TxID != closing {
+		t.Fatalf("proof of %s = %d %+v, want 200 and verified", closing, code, proof)
+	}
 	return out
 }

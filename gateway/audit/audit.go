@@ -115,6 +115,7 @@ func (a *Auditor) History(ctx context.Context, id string) (History, error) {
 // Proof is an RFC 6962 inclusion proof of a transaction in the embedded
 // ledger's Merkle tree, against its latest signed checkpoint.
 type Proof struct {
+	Kind        string   `json:"kind"` // "merkle-rfc6962"
 	TxID        string   `json:"tx_id"`
 	Block       uint64   `json:"block"`
 	LeafIndex   uint64   `json:"leaf_index"`
@@ -146,7 +147,7 @@ func (a *Auditor) Proof(ctx context.Context, txID string) (Proof, error) {
 	if err != nil {
 		return Proof{}, err
 	}
-	p := Proof{TxID: txID, Block: rec.Block, LeafIndex: leaf, TreeSize: size, Record: string(rec.Record),
+	p := Proof{Kind: "merkle-rfc6962", TxID: txID, Block: rec.Block, LeafIndex: leaf, TreeSize: size, Record: string(rec.Record),
 		LeafHash: base64.StdEncoding.EncodeToString(rec.LeafHash), Root: base64.StdEncoding.EncodeToString(root),
 		Checkpoint: string(signed), VerifierKey: a.Prover.VerifierKey(),
 		How: "open the checkpoint with the verifier key (golang.org/x/mod/sumdb/note), then proof.VerifyInclusion(rfc6962.DefaultHasher, leaf_index, tree_size, SHA-256(0x00‖record), proof, root) from github.com/transparency-dev/merkle"}

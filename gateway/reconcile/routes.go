@@ -16,6 +16,7 @@ import (
 	"wasteledger/gateway/httpx"
 	"wasteledger/gateway/index"
 	"wasteledger/gateway/ledger"
+	"wasteledger/gateway/ledger/fabricgw"
 	"wasteledger/gateway/problem"
 	"wasteledger/gateway/reconcile/calendar"
 	"wasteledger/gateway/reconcile/indicator"
@@ -31,9 +32,11 @@ type Deps struct {
 	// Caller is the ledger identity read-only queries run as (a
 	// regulator's member, e.g. {MSP: "RegulatorMSP", ID: "gateway"}).
 	Caller chaincode.Caller
-	// Prover gives inclusion proofs; the embedded ledger (*embedded.Ledger)
-	// is one. Nil on Fabric: the proof route answers 501.
-	Prover audit.Prover
+	// Prover gives Merkle inclusion proofs; the embedded ledger
+	// (*embedded.Ledger) is one. On Fabric BlockProver gives block proofs
+	// instead; with neither the proof route answers 501.
+	Prover      audit.Prover
+	BlockProver BlockProver
 	// Sign signs a snapshot's canonical JSON with a key of the actor's
 	// organisation registered on the ledger (the gateway's custodial key of
 	// the regulator).
@@ -481,11 +484,27 @@ func (h *handlers) auditManifest(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, hist)
 }
 
+// BlockProver gives the proof a Fabric network can: the block holding the
+// transaction and the ordering service's signature on its header.
+// *fabricgw.Ledger is one.
+type BlockProver interface {
+	BlockProof(ctx context.Context, txID string) (fabricgw.BlockProof, error)
+}
+
 func (h *handlers) proof(w http.ResponseWriter, r *http.Request) {
+	if h.d.Prover == nil && h.d.BlockProver != nil {
+		p, err := h.d.BlockProver.BlockProof(r.Context(), r.PathValue("txid"))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		httpx.JSON(w, http.StatusOK, p)
+		return
+	}
 	if h.d.Prover == nil {
 		problem.Write(w, r, problem.Problem{Type: problem.TypeBase + "not_implemented", Title: "Not implemented on this ledger", TitleZH: "当前账本不支持",
 			Status: http.StatusNotImplemented, Code: "not_implemented",
-			Detail: "inclusion proofs need the embedded ledger's Merkle tree; on Hyperledger Fabric use the manifest's audit history (tx ids, block numbers and re-verified signatures) instead / Fabric 账本不提供默克尔包含证明"})
+			Detail: "this ledger gives no inclusion proofs; use the manifest's audit history (tx ids, block numbers and re-verified signatures) instead / 当前账本不提供包含证明"})
 		return
 	}
 	p, err := h.auditor().Proof(r.Context(), r.PathValue("txid"))

@@ -626,6 +626,21 @@ func (l *Ledger) propagateByLookup(ctx context.Context, p *pending) {
 // holds the transaction. It reports found only for a transaction in a
 // block; err says why no peer could answer.
 func (l *Ledger) lookup(ctx context.Context, og *org, txID string) (blockTx, uint64, bool, error) {
+	b, _, found, err := l.blockOf(ctx, og, txID)
+	if !found {
+		return blockTx{}, 0, false, err
+	}
+	tx, err := findTx(b, txID)
+	if err != nil {
+		return blockTx{}, 0, false, err
+	}
+	return tx, b.GetHeader().GetNumber(), true, nil
+}
+
+// blockOf asks the organisation's peers, its own first, for the block that
+// holds the transaction, and says which peer answered. It reports found
+// only for a transaction in a block; err says why no peer could answer.
+func (l *Ledger) blockOf(ctx context.Context, og *org, txID string) (*common.Block, *peerGateway, bool, error) {
 	var errs []error
 	for _, i := range og.gateways() {
 		g := og.gws[i]
@@ -640,15 +655,11 @@ func (l *Ledger) lookup(ctx context.Context, og *org, txID string) (blockTx, uin
 		}
 		b := &common.Block{}
 		if err := proto.Unmarshal(raw, b); err != nil {
-			return blockTx{}, 0, false, fmt.Errorf("%s: block: %w", g.addr, err)
+			return nil, nil, false, fmt.Errorf("%s: block: %w", g.addr, err)
 		}
-		tx, err := findTx(b, txID)
-		if err != nil {
-			return blockTx{}, 0, false, err
-		}
-		return tx, b.GetHeader().GetNumber(), true, nil
+		return b, g, true, nil
 	}
-	return blockTx{}, 0, false, errors.Join(errs...)
+	return nil, nil, false, errors.Join(errs...)
 }
 
 // Tx locates a committed transaction.
