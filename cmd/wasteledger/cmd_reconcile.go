@@ -46,36 +46,13 @@ func runReconcile(ctx context.Context, e *env, args []string) error {
 		}
 		when = t
 	}
-	cal := calendar.Default()
-	if *holidays != "" {
-		fh, err := os.Open(*holidays)
-		if err != nil {
-			return err
-		}
-		extra, err := calendar.Parse(fh)
-		fh.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *holidays, err)
-		}
-		cal = cal.With(extra)
+	cal, err := loadCalendar(*holidays)
+	if err != nil {
+		return err
 	}
-	var dis map[string]bool
-	if *dismantlers != "" {
-		fh, err := os.Open(*dismantlers)
-		if err != nil {
-			return err
-		}
-		dis = map[string]bool{}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			if s := strings.TrimSpace(sc.Text()); s != "" && !strings.HasPrefix(s, "#") {
-				dis[s] = true
-			}
-		}
-		fh.Close()
-		if err := sc.Err(); err != nil {
-			return err
-		}
+	dis, err := loadDismantlers(*dismantlers)
+	if err != nil {
+		return err
 	}
 	l, local, ix, err := f.open(ctx, e.log)
 	if err != nil {
@@ -131,4 +108,48 @@ func runReconcile(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("the index differs from the ledger")
 	}
 	return nil
+}
+
+// loadCalendar is the built-in working-day calendar with the holidays
+// file's entries (date,holiday|workday,name) added; path "" adds none.
+func loadCalendar(path string) (*calendar.Calendar, error) {
+	cal := calendar.Default()
+	if path == "" {
+		return cal, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	extra, err := calendar.Parse(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cal.With(extra), nil
+}
+
+// loadDismantlers reads the dismantling enterprises' credit codes, one a
+// line ('#' starts a comment line); path "" gives nil, which the rules
+// read as "organisations named …拆解…".
+func loadDismantlers(path string) (map[string]bool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	dis := map[string]bool{}
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" && !strings.HasPrefix(s, "#") {
+			dis[s] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return dis, nil
 }

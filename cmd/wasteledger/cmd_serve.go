@@ -49,6 +49,8 @@ type serveConfig struct {
 	BlockWait     time.Duration
 	Demo          bool
 	DebugAddr     string // net/http/pprof, off by default
+	Holidays      string // holiday calendar file for the reconciler's working days
+	Dismantlers   string // file of dismantling enterprises' credit codes
 }
 
 func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
@@ -69,6 +71,8 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.LogLevel, "log-level", envDefault("log-level", "info"), "log level: debug, info (one line per request), warn, error (WASTELEDGER_LOG_LEVEL)")
 	wait, _ := time.ParseDuration(envDefault("block-wait", embedded.DefaultBlockMaxWait.String()))
 	fs.DurationVar(&c.BlockWait, "block-wait", wait, "embedded ledger: how long a block waits for more transactions (WASTELEDGER_BLOCK_WAIT)")
+	fs.StringVar(&c.Holidays, "holidays", envDefault("holidays", ""), "holiday calendar file (date,holiday|workday,name) added to the built-in one, for the reconciler's working-day deadlines (WASTELEDGER_HOLIDAYS)")
+	fs.StringVar(&c.Dismantlers, "dismantlers", envDefault("dismantlers", ""), "file of dismantling enterprises' credit codes, one a line (default: organisations named …拆解…) (WASTELEDGER_DISMANTLERS)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envDefault("debug-addr", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (WASTELEDGER_DEBUG_ADDR)")
 	if !demo {
 		fs.BoolVar(&c.Demo, "demo", envDefault("demo", "") != "", "seed the demo scenario, as the demo command does (WASTELEDGER_DEMO)")

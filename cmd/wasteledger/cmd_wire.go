@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -17,7 +18,6 @@ import (
 	"wasteledger/gateway/ledger/fabricgw"
 	"wasteledger/gateway/paper"
 	"wasteledger/gateway/reconcile"
-	"wasteledger/gateway/reconcile/calendar"
 	mobileapi "wasteledger/mobile-api"
 )
 
@@ -51,6 +51,14 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 	})
 	deps.Index = ix
 
+	cal, err := loadCalendar(c.Holidays)
+	if err != nil {
+		return nil, fmt.Errorf("holidays: %w", err)
+	}
+	dismantlers, err := loadDismantlers(c.Dismantlers)
+	if err != nil {
+		return nil, fmt.Errorf("dismantlers: %w", err)
+	}
 	var prover audit.Prover
 	var blockProver reconcile.BlockProver
 	switch l := deps.Ledger.(type) {
@@ -63,7 +71,7 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 	return func(srv *gateway.Server) ([][]httpx.Route, error) {
 		// Reconciliation: the rules and the ledger/index check in the
 		// background, the regulator's views as routes.
-		rec := &reconcile.Reconciler{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Calendar: calendar.Default(), Limits: reconcile.DefaultLimits(), Log: log}
+		rec := &reconcile.Reconciler{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Calendar: cal, Limits: reconcile.DefaultLimits(), Dismantlers: dismantlers, Log: log}
 		rctx, rstop := context.WithCancel(context.Background())
 		wg.Add(1)
 		go func() {
@@ -74,7 +82,7 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 		}()
 		a.closes = append(a.closes, func() error { rstop(); return nil })
 		return [][]httpx.Route{
-			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, BlockProver: blockProver, Sign: srv.SignAsOrg, Log: log}),
+			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, BlockProver: blockProver, Calendar: cal, Sign: srv.SignAsOrg, Log: log}),
 			mobileapi.Routes(mobileapi.Deps{
 				Ledger:      deps.Ledger,
 				Keyring:     deps.Keyring,
