@@ -93,12 +93,19 @@ func (l *Ledger) commitLoop(out chan<- *pendingBlock) {
 				}
 				overlay[w.key] = e
 			}
-			if len(cur.txs) >= l.cfg.BlockMaxTx {
+			// Full, or nothing else on its way and the writer free to
+			// store it: close the block now.
+			if len(cur.txs) >= l.cfg.BlockMaxTx || !l.cfg.waitFull && l.simulating.Load() == 0 && len(l.submitCh) == 0 &&
+				!l.writing.Load() && len(out) == 0 {
 				flush()
 			}
 		case <-timerC:
 			timerC = nil
 			flush()
+		case <-l.idle:
+			if cur != nil && !l.cfg.waitFull && l.simulating.Load() == 0 && len(l.submitCh) == 0 && len(out) == 0 {
+				flush()
+			}
 		}
 	}
 }
@@ -212,6 +219,7 @@ func (l *Ledger) writeLoop(in <-chan *pendingBlock) {
 	defer close(l.done)
 	var walBytes int
 	for b := range in {
+		l.writing.Store(true)
 		group := []*pendingBlock{b}
 		n := len(b.txs)
 	drain:
@@ -246,6 +254,7 @@ func (l *Ledger) writeLoop(in <-chan *pendingBlock) {
 					p.done <- txResult{rcpt: Receipt{TxID: p.txID}, err: err}
 				}
 			}
+			l.writerIdle()
 			continue
 		}
 		if walBytes > walCheckpointBytes {
@@ -267,6 +276,17 @@ func (l *Ledger) writeLoop(in <-chan *pendingBlock) {
 			}
 		default:
 		}
+		l.writerIdle()
+	}
+}
+
+// writerIdle tells the committer that the writer waits for blocks: an
+// open block nothing else will join can close now.
+func (l *Ledger) writerIdle() {
+	l.writing.Store(false)
+	select {
+	case l.idle <- struct{}{}:
+	default:
 	}
 }
 

@@ -174,7 +174,7 @@ type testLedger struct {
 // changes the config first.
 func newLedger(t testing.TB, tune func(*Config)) *testLedger {
 	t.Helper()
-	cfg := Config{Path: filepath.Join(t.TempDir(), "ledger.db"), NoSync: true}
+	cfg := Config{Path: filepath.Join(t.TempDir(), "ledger.db"), NoSync: true, waitFull: true}
 	if tune != nil {
 		tune(&cfg)
 	}

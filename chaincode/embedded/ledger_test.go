@@ -684,3 +684,28 @@ func TestConcurrentMixedThenVerify(t *testing.T) {
 	rep := verifyOK(t, l)
 	t.Logf("%d txs in %d blocks verified", rep.Txs, rep.Blocks)
 }
+
+// A block closes as soon as no other transaction is being executed: a
+// lone submission does not wait out BlockMaxWait for company.
+func TestLoneTransactionDoesNotWait(t *testing.T) {
+	l := newLedger(t, func(c *Config) { c.BlockMaxWait = time.Hour; c.waitFull = false })
+	type result struct {
+		r   Receipt
+		err error
+	}
+	done := make(chan result, 1)
+	for _, k := range []string{"a", "b"} {
+		go func() {
+			r, err := l.Submit(context.Background(), alice, "put", bs(k, "v")...)
+			done <- result{r, err}
+		}()
+		select {
+		case res := <-done:
+			if res.err != nil || res.r.Block == 0 {
+				t.Fatalf("put %s = block %d, %v", k, res.r.Block, res.err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("put %s still waits for its block (BlockMaxWait 1 h)", k)
+		}
+	}
+}

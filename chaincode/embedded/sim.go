@@ -446,11 +446,16 @@ func (l *Ledger) Submit(ctx context.Context, caller chaincode.Caller, fn string,
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, unavailable("submit: %w", err)
 	}
+	l.simulating.Add(1)
 	s, resp, err := l.simulate(ctx, caller, fn, args)
 	if err != nil {
+		l.simulating.Add(-1)
 		return Receipt{}, err
 	}
 	p := s.pending(fn, args, resp)
+	// Counted off before it is queued: the committer may close the open
+	// block a moment early, never wait for a transaction already done.
+	l.simulating.Add(-1)
 
 	l.closeMu.RLock()
 	if l.closed {
