@@ -7,8 +7,10 @@
 // goroutine orders the simulated transactions, rejects those whose reads went
 // stale (MVCC, including phantom range reads) with a manifest.Conflict error,
 // and packs the valid ones into blocks. A block closes at Config.BlockMaxTx
-// transactions or Config.BlockMaxWait after its first one, is written in one
-// SQLite transaction and fsynced, and only then do its Submits return.
+// transactions, Config.BlockMaxWait after its first one, or as soon as no
+// other transaction is being executed while the writer is free; it is
+// written in one SQLite transaction and fsynced, and only then do its
+// Submits return.
 //
 // Tamper evidence: every valid transaction has a canonical JSON record whose
 // RFC 6962 leaf hash goes into one Merkle tree over the whole ledger; blocks
