@@ -16,6 +16,7 @@ func init() {
 }
 
 func runBench(ctx context.Context, e *env, args []string) error {
+	serverGC()
 	names := make([]string, 0, len(benchSubcommands))
 	for n := range benchSubcommands {
 		names = append(names, n)

@@ -25,9 +25,11 @@ import (
 
 func init() {
 	register("serve", "run the service: REST API, driver API and console on the embedded ledger (or Fabric)", func(ctx context.Context, e *env, args []string) error {
+		serverGC()
 		return runServe(ctx, e, "serve", args, false)
 	})
 	register("demo", "serve with a seeded Guangdong scenario (users, keys, manifests in every state)", func(ctx context.Context, e *env, args []string) error {
+		serverGC()
 		return runServe(ctx, e, "demo", args, true)
 	})
 }
