@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"wasteledger/chaincode"
+	"wasteledger/manifest/jcs"
 )
 
 // recordVersion is the "v" field of every transaction record. Bump it (and
@@ -67,25 +68,25 @@ func appendRecord(b []byte, txID string, t time.Time, caller chaincode.Caller, f
 		b = append(b, '"')
 	}
 	b = append(b, `],"caller":{"id":`...)
-	b = appendString(b, caller.ID)
+	b = jcs.AppendString(b, caller.ID)
 	b = append(b, `,"msp":`...)
-	b = appendString(b, caller.MSP)
+	b = jcs.AppendString(b, caller.MSP)
 	b = append(b, '}')
 	if ev != nil {
 		b = append(b, `,"event":{"name":`...)
-		b = appendString(b, ev.Name)
+		b = jcs.AppendString(b, ev.Name)
 		b = append(b, `,"sha256":"`...)
 		b = append(b, ev.SHA256...)
 		b = append(b, `"}`...)
 	}
 	b = append(b, `,"function":`...)
-	b = appendString(b, fn)
+	b = jcs.AppendString(b, fn)
 	b = append(b, `,"response_sha256":"`...)
 	b = hex.AppendEncode(b, responseHash)
 	b = append(b, `","time":"`...)
 	b = t.UTC().AppendFormat(b, timeLayout)
 	b = append(b, `","tx_id":`...)
-	b = appendString(b, txID)
+	b = jcs.AppendString(b, txID)
 	b = append(b, `,"v":`...)
 	b = strconv.AppendInt(b, recordVersion, 10)
 	b = append(b, `,"writes":[`...)
@@ -95,12 +96,12 @@ func appendRecord(b []byte, txID string, t time.Time, caller chaincode.Caller, f
 		}
 		if w.Deleted {
 			b = append(b, `{"deleted":true,"key":`...)
-			b = appendString(b, w.Key)
+			b = jcs.AppendString(b, w.Key)
 			b = append(b, '}')
 			continue
 		}
 		b = append(b, `{"key":`...)
-		b = appendString(b, w.Key)
+		b = jcs.AppendString(b, w.Key)
 		b = append(b, `,"sha256":"`...)
 		b = append(b, w.SHA256...)
 		b = append(b, `"}`...)
@@ -179,43 +180,6 @@ func appendHeader(b []byte, h blockHeader) []byte {
 func (h blockHeader) hash() []byte {
 	s := sha256.Sum256(appendHeader(nil, h))
 	return s[:]
-}
-
-// appendString appends s as a JSON string escaped the way RFC 8785 requires:
-// only '"', '\\' and control characters are escaped, with the short forms
-// where JSON has them. s must be valid UTF-8 (callers check).
-func appendString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 func validText(s string) bool { return utf8.ValidString(s) }

@@ -146,6 +146,8 @@ const IdentifiedPrefix = "900-000-"
 // identifiedHazards is what an identified code may declare: any of them.
 const identifiedHazards = "T/C/I/R"
 
+var identifiedHazardList, _ = parseHazards(identifiedHazards)
+
 // identified is the entry of an identified code 900-000-CC of an existing
 // category. Medical waste (HW01) has its own complete catalogue and no
 // identified codes.
@@ -160,10 +162,8 @@ func identified(code string) (Waste, bool) {
 	w := Waste{Code: code, Category: c.Code, CategoryName: c.Name, CategoryNameEN: c.NameEN,
 		Name:     "经鉴别具有危险特性的危险废物（" + c.Name + "）",
 		NameEN:   "Waste identified as hazardous, not listed (" + c.NameEN + ")",
-		Industry: "900", Hazard: identifiedHazards, Stream: Industrial}
-	for _, h := range strings.Split(identifiedHazards, "/") {
-		w.Hazards = append(w.Hazards, Hazard(h))
-	}
+		Industry: "900", Hazard: identifiedHazards, Hazards: identifiedHazardList, Stream: Industrial}
+	w.Hazards = slices.Clone(w.Hazards)
 	return w, true
 }
 

@@ -241,7 +241,7 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, e.k)
+			dst = AppendString(dst, e.k)
 			dst = append(dst, ':')
 			if dst, err = elem(dst, e.v); err != nil {
 				return nil, err
@@ -267,7 +267,7 @@ func newStructEncoder(t reflect.Type) encoderFunc {
 	}
 	slices.SortFunc(fields, func(a, b field) int { return compareUTF16(a.name, b.name) })
 	for i := range fields {
-		fields[i].nameJSON = append(appendString(nil, fields[i].name), ':')
+		fields[i].nameJSON = append(AppendString(nil, fields[i].name), ':')
 		fields[i].enc = typeEncoder(t.FieldByIndex(fields[i].index).Type)
 	}
 	return func(dst []byte, v reflect.Value) ([]byte, error) {
@@ -433,5 +433,5 @@ func appendValidString(dst []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = validUTF8(s)
 	}
-	return appendString(dst, s)
+	return AppendString(dst, s)
 }

@@ -73,10 +73,10 @@ func appendNumber(dst []byte, f float64) []byte {
 	return dst
 }
 
-// appendString appends s, which is valid UTF-8, as a JSON string escaped as
+// AppendString appends s, which is valid UTF-8, as a JSON string escaped as
 // RFC 8785 §3.2.2.2 (and ECMAScript's JSON.stringify) does: only '"', '\\'
 // and the C0 controls are escaped; everything else is literal UTF-8.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

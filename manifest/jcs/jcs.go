@@ -135,7 +135,7 @@ func (p *parser) value(dst []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return appendString(dst, s), nil
+		return AppendString(dst, s), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number(dst)
 	case c == 't':
@@ -265,7 +265,7 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 			}
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, m.name)
+		dst = AppendString(dst, m.name)
 		dst = append(dst, ':')
 		dst = append(dst, m.value...)
 	}

@@ -4,26 +4,19 @@
 // inside a transaction, so a benchmark against it measures Fabric itself
 // (endorsement, ordering, validation, commit) and nothing of ours.
 //
-// Configuration comes from the environment, as network/up.sh sets it:
-//
-//	CHAINCODE_ID                  package id the peers know the chaincode by (required)
-//	CHAINCODE_SERVER_ADDRESS      host:port to listen on (required)
-//	CHAINCODE_TLS_DISABLED        "true" to serve without TLS
-//	CHAINCODE_TLS_CERT            PEM file: server certificate
-//	CHAINCODE_TLS_KEY             PEM file: server private key
-//	CHAINCODE_TLS_CLIENT_CA_CERT  PEM file: CA of the peers' client certificates;
-//	                              when set, peers must present one (mutual TLS)
+// Configuration comes from the environment, as network/up.sh sets it, read
+// as the wasteledger chaincode reads it (fabric.ServerConfigFromEnv).
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
+	"wasteledger/chaincode/fabric"
 )
 
 // store is the chaincode: two functions over the world state.
@@ -61,63 +54,16 @@ func (store) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	}
 }
 
-type config struct {
-	ccid    string
-	address string
-	tls     shim.TLSProperties
-}
-
-func loadConfig(getenv func(string) string) (config, error) {
-	c := config{ccid: getenv("CHAINCODE_ID"), address: getenv("CHAINCODE_SERVER_ADDRESS")}
-	if c.ccid == "" || c.address == "" {
-		return c, errors.New("CHAINCODE_ID and CHAINCODE_SERVER_ADDRESS must be set")
-	}
-	if v := getenv("CHAINCODE_TLS_DISABLED"); v != "" {
-		off, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("CHAINCODE_TLS_DISABLED: %w", err)
-		}
-		c.tls.Disabled = off
-	}
-	if c.tls.Disabled {
-		return c, nil
-	}
-	files := []struct {
-		env      string
-		dst      *[]byte
-		optional bool
-	}{
-		{"CHAINCODE_TLS_CERT", &c.tls.Cert, false},
-		{"CHAINCODE_TLS_KEY", &c.tls.Key, false},
-		{"CHAINCODE_TLS_CLIENT_CA_CERT", &c.tls.ClientCACerts, true},
-	}
-	for _, f := range files {
-		path := getenv(f.env)
-		if path == "" {
-			if f.optional {
-				continue
-			}
-			return c, fmt.Errorf("%s must be set unless CHAINCODE_TLS_DISABLED=true", f.env)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", f.env, err)
-		}
-		*f.dst = b
-	}
-	return c, nil
-}
-
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := loadConfig(os.Getenv)
+	cfg, err := fabric.ServerConfigFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("config", "err", err)
 		os.Exit(2)
 	}
-	srv := &shim.ChaincodeServer{CCID: cfg.ccid, Address: cfg.address, CC: store{}, TLSProps: cfg.tls}
-	log.Info("serving putstate chaincode", "address", cfg.address, "tls", !cfg.tls.Disabled,
-		"mutual_tls", cfg.tls.ClientCACerts != nil)
+	srv := &shim.ChaincodeServer{CCID: cfg.CCID, Address: cfg.Address, CC: store{}, TLSProps: cfg.TLS}
+	log.Info("serving putstate chaincode", "address", cfg.Address, "tls", !cfg.TLS.Disabled,
+		"mutual_tls", cfg.TLS.ClientCACerts != nil)
 	if err := srv.Start(); err != nil {
 		log.Error("chaincode server stopped", "err", err)
 		os.Exit(1)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,40 +48,5 @@ func TestInvoke(t *testing.T) {
 	}
 	if got := string(state["b"]); got != "2" {
 		t.Errorf("state[b] after Put = %q, want %q", got, "2")
-	}
-}
-
-func TestLoadConfig(t *testing.T) {
-	dir := t.TempDir()
-	cert := filepath.Join(dir, "c.pem")
-	if err := os.WriteFile(cert, []byte("CERT"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	base := map[string]string{"CHAINCODE_ID": "putstate_1:abc", "CHAINCODE_SERVER_ADDRESS": "127.0.0.1:9999"}
-	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-
-	if _, err := loadConfig(env(map[string]string{})); err == nil {
-		t.Error("loadConfig(no env) = nil error, want error")
-	}
-	if _, err := loadConfig(env(base)); err == nil {
-		t.Error("loadConfig(TLS on, no cert) = nil error, want error")
-	}
-	c, err := loadConfig(env(with("CHAINCODE_TLS_DISABLED", "true")))
-	if err != nil || !c.tls.Disabled {
-		t.Errorf("loadConfig(TLS disabled) = %+v, %v, want disabled", c.tls, err)
-	}
-	c, err = loadConfig(env(with("CHAINCODE_TLS_CERT", cert, "CHAINCODE_TLS_KEY", cert)))
-	if err != nil || string(c.tls.Cert) != "CERT" || c.tls.ClientCACerts != nil {
-		t.Errorf("loadConfig(TLS) = %+v, %v, want cert read and no client CA", c.tls, err)
 	}
 }
