@@ -1,13 +1,13 @@
 package chaincode
 
 import (
-	"encoding/json"
 	"sync"
+	"wasteledger/manifest"
 )
 
 // decoded caches the decoding of small documents that nearly every
 // transaction reads — organisations, keys, permits, the configuration — by
-// their exact bytes. A cached value is what json.Unmarshal of those bytes
+// their exact bytes. A cached value is what manifest.Decode of those bytes
 // returns, so the cache can never make two peers (or a replay) decide
 // differently; it only saves decoding the same bytes again. Values are
 // shared: callers copy before changing a slice or pointer in them.
@@ -27,7 +27,7 @@ func (c *decoded[T]) decode(b []byte, v *T) error {
 		*v = d
 		return nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := manifest.Decode(b, v); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -167,7 +167,7 @@ func getJSON(st State, key, what, id string, v any) error {
 	if b == nil {
 		return manifest.Errorf(manifest.NotFound, "%s %s not found", what, id)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := manifest.Decode(b, v); err != nil {
 		return manifest.Errorf(manifest.Internal, "decode %s: %w", key, err)
 	}
 	return nil
@@ -243,7 +243,7 @@ func loadManifest(st State, id string) (*manifest.Manifest, []byte, error) {
 		return nil, nil, manifest.Errorf(manifest.NotFound, "manifest %s not found", id)
 	}
 	var m manifest.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := manifest.Decode(b, &m); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
 	return &m, b, nil
@@ -850,7 +850,7 @@ func (c *Contract) manifestHistory(st State, args [][]byte) ([]byte, error) {
 			Version int             `json:"version"`
 			Status  manifest.Status `json:"status"`
 		}
-		if err := json.Unmarshal(v.Value, &head); err != nil {
+		if err := manifest.Decode(v.Value, &head); err != nil {
 			return nil, manifest.Errorf(manifest.Internal, "decode history of %s: %w", id, err)
 		}
 		out = append(out, HistoryEntry{TxID: v.TxID, Time: v.Time.UTC(), Version: head.Version, Status: head.Status, Hash: manifest.Hash(v.Value), Manifest: v.Value})
@@ -920,7 +920,7 @@ func (c *Contract) publishIndicators(st State, args [][]byte) ([]byte, error) {
 		return nil, manifest.FieldError(manifest.Invalid, "snapshot", "%v", err)
 	}
 	var head snapshotHead
-	if err := json.Unmarshal(canonical, &head); err != nil {
+	if err := manifest.Decode(canonical, &head); err != nil {
 		return nil, manifest.FieldError(manifest.Invalid, "snapshot", "%v", err)
 	}
 	if err := catalog.ValidRegion(head.Region); err != nil {

@@ -410,7 +410,6 @@ func Open(ctx context.Context, cfg Config, cc chaincode.Invoker) (*Ledger, error
 	l.done = make(chan struct{})
 	l.ckptWake = make(chan struct{}, 1)
 	l.ckptCaughtUp = make(chan struct{}, 1)
-	l.ckptCaughtUp = make(chan struct{}, 1)
 	l.ckptDone = make(chan struct{})
 	blocks := make(chan *pendingBlock, 64)
 	l.idle = make(chan struct{}, 1)
