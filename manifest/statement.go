@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"encoding/json"
-	sjson "github.com/segmentio/encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	sjson "github.com/segmentio/encoding/json"
 
 	"wasteledger/manifest/jcs"
 	"wasteledger/manifest/signature"
