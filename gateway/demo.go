@@ -107,7 +107,7 @@ func (s *Server) SeedDemo(ctx context.Context, dir string) (info *DemoInfo, fres
 			return nil, false, fmt.Errorf("demo: already seeded, but %w", err)
 		}
 		var d DemoInfo
-		if err := json.Unmarshal(b, &d); err != nil {
+		if err := manifest.Decode(b, &d); err != nil {
 			return nil, false, fmt.Errorf("demo: %w", err)
 		}
 		return &d, false, nil

@@ -51,7 +51,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var head struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(c.Payload, &head)
+	_ = manifest.Decode(c.Payload, &head)
 	w.Header().Set("Location", "/api/v1/manifests/"+head.ID)
 	o := (&rawObject{}).str("id", head.ID).str("tx_id", c.TxID).num("block", c.Block).str("hash", manifest.Hash(c.Payload)).raw("manifest", c.Payload)
 	httpx.RawJSON(w, http.StatusCreated, o.bytes())
@@ -67,7 +67,7 @@ func (s *Server) load(ctx context.Context, a auth.Actor, id string) (*manifest.M
 		return nil, nil, err
 	}
 	var m manifest.Manifest
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := manifest.Decode(doc, &m); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
 	return &m, doc, nil
@@ -104,7 +104,7 @@ func (s *Server) loadHead(ctx context.Context, a auth.Actor, id string) (*manife
 		return nil, nil, err
 	}
 	var h manifestHead
-	if err := json.Unmarshal(doc, &h); err != nil {
+	if err := manifest.Decode(doc, &h); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
 	m := &manifest.Manifest{ID: h.ID, Version: h.Version, Status: h.Status, Leg: h.Leg, Receipt: h.Receipt}
@@ -368,7 +368,7 @@ func (s *Server) handleStep(fn string, steps ...manifest.Step) http.HandlerFunc 
 		// members), and verifies the signatures; nothing it refuses is
 		// recorded.
 		var st statementHead
-		if err := json.Unmarshal(env.Statement, &st); err != nil {
+		if err := manifest.Decode(env.Statement, &st); err != nil {
 			s.fail(w, r, invalid("statement", "the statement must be a JSON object: %v", err))
 			return
 		}
@@ -523,7 +523,7 @@ func (s *Server) history(ctx context.Context, a auth.Actor, id string) ([]histor
 		return nil, err
 	}
 	var hs []chaincode.HistoryEntry
-	if err := json.Unmarshal(b, &hs); err != nil {
+	if err := manifest.Decode(b, &hs); err != nil {
 		return nil, manifest.Errorf(manifest.Internal, "decode history of %s: %w", id, err)
 	}
 	out := make([]historyEntry, len(hs))
@@ -577,7 +577,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 			it.Step = "create"
 		}
 		var v manifest.Manifest
-		if err := json.Unmarshal(h.Manifest, &v); err == nil {
+		if err := manifest.Decode(h.Manifest, &v); err == nil {
 			for _, rec := range v.Steps {
 				if rec.TxID == h.TxID {
 					it.Step, it.Statement, it.Digest, it.Signatures = string(rec.Step), json.RawMessage(rec.Statement), rec.Digest, rec.Signatures

@@ -221,7 +221,7 @@ func (s *Server) handleRegisterKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var k manifest.Key
-	_ = json.Unmarshal(c.Payload, &k)
+	_ = manifest.Decode(c.Payload, &k)
 	w.Header().Set("Location", "/api/v1/keys/"+k.ID)
 	httpx.RawJSON(w, http.StatusCreated, c.Payload)
 }
@@ -272,7 +272,7 @@ func (s *Server) CreateCustodialKey(ctx context.Context, a auth.Actor, org strin
 		return manifest.Key{}, err
 	}
 	var k manifest.Key
-	if err := json.Unmarshal(c.Payload, &k); err != nil {
+	if err := manifest.Decode(c.Payload, &k); err != nil {
 		return manifest.Key{}, manifest.Errorf(manifest.Internal, "decode key: %w", err)
 	}
 	return k, nil
@@ -305,7 +305,7 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var k manifest.Key
-	if err := json.Unmarshal(b, &k); err != nil {
+	if err := manifest.Decode(b, &k); err != nil {
 		s.fail(w, r, manifest.Errorf(manifest.Internal, "decode key: %w", err))
 		return
 	}
@@ -438,7 +438,7 @@ func (s *Server) handleGetPermit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p manifest.Permit
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := manifest.Decode(b, &p); err != nil {
 		s.fail(w, r, manifest.Errorf(manifest.Internal, "decode permit: %w", err))
 		return
 	}

@@ -46,3 +46,25 @@ func TestDecodersAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeShadowing: a field of an outer struct hides the embedded one's
+// field of the same name, as the index's event documents rely on.
+func TestDecodeShadowing(t *testing.T) {
+	type outer struct {
+		Manifest
+		Steps []struct {
+			Step Step `json:"step"`
+		} `json:"steps"`
+	}
+	in := []byte(`{"id":"GD202600000001","version":3,"steps":[{"step":"sign","tx_id":"t1"}]}`)
+	var a, b outer
+	if err := json.Unmarshal(in, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Decode(in, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || len(b.Steps) != 1 || b.Manifest.Steps != nil || b.ID == "" {
+		t.Errorf("encoding/json %+v\nDecode        %+v", a, b)
+	}
+}

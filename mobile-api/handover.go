@@ -321,7 +321,7 @@ func (h *handlers) apply(ctx context.Context, a auth.Actor, in HandoverRequest, 
 		return res, err
 	}
 	var after manifest.Manifest
-	if err := json.Unmarshal(commit.Payload, &after); err != nil {
+	if err := manifest.Decode(commit.Payload, &after); err != nil {
 		return res, manifest.Errorf(manifest.Internal, "decode committed manifest: %w", err)
 	}
 	committed := commit.Time.UTC()
@@ -354,7 +354,7 @@ func (h *handlers) checkOwnSignature(ctx context.Context, a auth.Actor, st manif
 		return err
 	}
 	var k manifest.Key
-	if err := json.Unmarshal(b, &k); err != nil {
+	if err := manifest.Decode(b, &k); err != nil {
 		return manifest.Errorf(manifest.Internal, "decode key %s: %w", sig.Key, err)
 	}
 	pub, err := signature.ParsePublicJWK(k.JWK)

@@ -2,7 +2,6 @@ package mobileapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -152,7 +151,7 @@ func versionHash(m *manifest.Manifest, version int) (string, bool) {
 		Manifest string `json:"manifest"`
 		Prev     string `json:"prev"`
 	}
-	if err := json.Unmarshal([]byte(m.Steps[version-1].Statement), &st); err != nil || st.Manifest != m.ID || st.Prev == "" {
+	if err := manifest.Decode([]byte(m.Steps[version-1].Statement), &st); err != nil || st.Manifest != m.ID || st.Prev == "" {
 		return "", false
 	}
 	return st.Prev, true
@@ -164,7 +163,7 @@ func (h *handlers) history(ctx context.Context, a auth.Actor, id string) ([]chai
 		return nil, err
 	}
 	var hist []chaincode.HistoryEntry
-	if err := json.Unmarshal(b, &hist); err != nil {
+	if err := manifest.Decode(b, &hist); err != nil {
 		return nil, manifest.Errorf(manifest.Internal, "decode history of %s: %w", id, err)
 	}
 	return hist, nil

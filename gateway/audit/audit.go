@@ -60,7 +60,7 @@ func (a *Auditor) Versions(ctx context.Context, id string) ([]VersionDoc, error)
 		return nil, err
 	}
 	var hs []chaincode.HistoryEntry
-	if err := json.Unmarshal(b, &hs); err != nil {
+	if err := manifest.Decode(b, &hs); err != nil {
 		return nil, manifest.Errorf(manifest.Internal, "decode history of %s: %w", id, err)
 	}
 	out := make([]VersionDoc, 0, len(hs))
@@ -81,7 +81,7 @@ func (a *Auditor) Key(ctx context.Context, kid string) (manifest.Key, error) {
 	if err != nil {
 		return k, err
 	}
-	if err := json.Unmarshal(b, &k); err != nil {
+	if err := manifest.Decode(b, &k); err != nil {
 		return k, manifest.Errorf(manifest.Internal, "decode key %s: %w", kid, err)
 	}
 	return k, nil
@@ -199,7 +199,7 @@ func (a *Auditor) Export(ctx context.Context, w io.Writer, s Selection, now time
 		var last struct {
 			Steps []manifest.Record `json:"steps"`
 		}
-		if err := json.Unmarshal(vs[len(vs)-1].Doc, &last); err != nil {
+		if err := manifest.Decode(vs[len(vs)-1].Doc, &last); err != nil {
 			return manifest.Errorf(manifest.Internal, "export manifest %s: %w", id, err)
 		}
 		for _, st := range last.Steps {

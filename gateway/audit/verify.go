@@ -98,7 +98,7 @@ func checkVersions(id string, vs []VersionDoc, keys KeyFunc) ([]VersionCheck, st
 			fail(v.Version, "document hashes to %s, recorded %s", got, v.Hash)
 		}
 		var m manifest.Manifest
-		if err := json.Unmarshal(canonical, &m); err != nil {
+		if err := manifest.Decode(canonical, &m); err != nil {
 			fail(v.Version, "document does not decode: %v", err)
 			out = append(out, vc)
 			break
@@ -145,7 +145,7 @@ func checkStep(r manifest.Record, prevHash string, keys KeyFunc, fail func(strin
 		fail("%s statement is not in canonical (RFC 8785) form", r.Step)
 	}
 	var st manifest.Statement
-	if err := json.Unmarshal(stmt, &st); err != nil {
+	if err := manifest.Decode(stmt, &st); err != nil {
 		fail("%s statement does not decode: %v", r.Step, err)
 		return sc
 	}

@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -231,7 +230,7 @@ func scanAnomaly(r scanner) (Anomaly, error) {
 		}
 		return a, manifest.Errorf(manifest.Unavailable, "index: anomaly: %w", err)
 	}
-	if err := json.Unmarshal([]byte(ms), &a.Manifests); err != nil {
+	if err := manifest.Decode([]byte(ms), &a.Manifests); err != nil {
 		return a, manifest.Errorf(manifest.Internal, "index: anomaly %d: %w", a.ID, err)
 	}
 	a.DetectedAt, a.LastSeen = nsTime(det), nsTime(seen)

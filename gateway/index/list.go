@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -287,7 +286,7 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 		s.Carriers = c
 	} else {
 		var ls []FactLeg
-		if err := json.Unmarshal([]byte(legs), &ls); err != nil {
+		if err := manifest.Decode([]byte(legs), &ls); err != nil {
 			return s, 0, manifest.Errorf(manifest.Internal, "index: legs of %s: %w", s.ID, err)
 		}
 		s.Carriers = make([]string, 0, len(ls))
@@ -297,7 +296,7 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 	}
 	if c, ok := quickStrings(codes); ok {
 		s.Codes = c
-	} else if err := json.Unmarshal([]byte(codes), &s.Codes); err != nil {
+	} else if err := manifest.Decode([]byte(codes), &s.Codes); err != nil {
 		return s, 0, manifest.Errorf(manifest.Internal, "index: codes of %s: %w", s.ID, err)
 	}
 	for _, o := range []string{from, to} {

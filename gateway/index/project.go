@@ -45,7 +45,7 @@ func (ix *Index) Apply(ctx context.Context, events []ledger.Event) error {
 			continue
 		}
 		d := &docs[i]
-		if d.err = json.Unmarshal(ev.Payload, &d.e); d.err != nil {
+		if d.err = manifest.Decode(ev.Payload, &d.e); d.err != nil {
 			continue // applying the event reports the decoding error
 		}
 		if m := d.e.Manifest; m != nil && m.Version > pw.newest[m.ID] {
@@ -56,7 +56,7 @@ func (ix *Index) Apply(ctx context.Context, events []ledger.Event) error {
 				ID      string `json:"id"`
 				Version int    `json:"version"`
 			}
-			if json.Unmarshal(d.e.Original, &h) == nil && h.Version > pw.newest[h.ID] {
+			if manifest.Decode(d.e.Original, &h) == nil && h.Version > pw.newest[h.ID] {
 				pw.newest[h.ID] = h.Version
 			}
 		}
@@ -204,7 +204,7 @@ func (p *projector) exec(name string, args ...any) error {
 func (p *projector) event(ev ledger.Event, d *eventDoc) error {
 	if d == nil {
 		d = &eventDoc{}
-		d.err = json.Unmarshal(ev.Payload, &d.e)
+		d.err = manifest.Decode(ev.Payload, &d.e)
 	}
 	if d.err != nil {
 		return fmt.Errorf("decode event: %w", d.err)
@@ -221,7 +221,7 @@ func (p *projector) event(ev ledger.Event, d *eventDoc) error {
 			// Not in the event: hash the canonical form of the document as
 			// the event holds it.
 			var raw chaincode.Event
-			if err := json.Unmarshal(ev.Payload, &raw); err != nil {
+			if err := manifest.Decode(ev.Payload, &raw); err != nil {
 				return fmt.Errorf("decode event: %w", err)
 			}
 			c, err := jcs.Canonicalize(raw.Manifest)
@@ -250,7 +250,7 @@ func (p *projector) event(ev ledger.Event, d *eventDoc) error {
 		return p.exec("config", string(b))
 	case len(e.Snapshot) > 0:
 		var pub chaincode.Published
-		if err := json.Unmarshal(e.Snapshot, &pub); err != nil {
+		if err := manifest.Decode(e.Snapshot, &pub); err != nil {
 			return fmt.Errorf("decode snapshot: %w", err)
 		}
 		doc, err := json.Marshal(pub)
@@ -281,7 +281,7 @@ func (p *projector) manifestDoc(raw []byte, hash string, pos position) error {
 		hash = manifest.Hash(c)
 	}
 	var d manifestDoc
-	if err := json.Unmarshal(raw, &d); err != nil {
+	if err := manifest.Decode(raw, &d); err != nil {
 		return fmt.Errorf("decode manifest: %w", err)
 	}
 	return p.put(d.manifest(), hash, pos)
@@ -649,7 +649,7 @@ func mustJSON(v any) string {
 
 func decodeManifest(doc []byte) (*manifest.Manifest, error) {
 	var m manifest.Manifest
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := manifest.Decode(doc, &m); err != nil {
 		return nil, fmt.Errorf("decode manifest: %w", err)
 	}
 	return &m, nil

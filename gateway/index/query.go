@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -251,7 +250,7 @@ func (ix *Index) Facts(ctx context.Context, s Scan, fn func(*Fact) error) error 
 			return manifest.Errorf(manifest.Unavailable, "index: facts: %w", err)
 		}
 		if s.Steps {
-			if err := json.Unmarshal([]byte(legs), &f.Legs); err != nil {
+			if err := manifest.Decode([]byte(legs), &f.Legs); err != nil {
 				return manifest.Errorf(manifest.Internal, "index: legs of %s: %w", f.ID, err)
 			}
 		}
@@ -359,7 +358,7 @@ func (ix *Index) doc(ctx context.Context, q string, id any, what string, v any) 
 	if err != nil {
 		return manifest.Errorf(manifest.Unavailable, "index: %s: %w", what, err)
 	}
-	if err := json.Unmarshal([]byte(doc), v); err != nil {
+	if err := manifest.Decode([]byte(doc), v); err != nil {
 		return manifest.Errorf(manifest.Internal, "index: %s %v: %w", what, id, err)
 	}
 	return nil
@@ -370,7 +369,7 @@ func (ix *Index) Orgs(ctx context.Context) (map[string]manifest.Org, error) {
 	out := map[string]manifest.Org{}
 	err := ix.docs(ctx, "SELECT doc FROM orgs", func(b []byte) error {
 		var o manifest.Org
-		if err := json.Unmarshal(b, &o); err != nil {
+		if err := manifest.Decode(b, &o); err != nil {
 			return err
 		}
 		out[o.ID] = o
@@ -384,7 +383,7 @@ func (ix *Index) Permits(ctx context.Context) (map[string]manifest.Permit, error
 	out := map[string]manifest.Permit{}
 	err := ix.docs(ctx, "SELECT doc FROM permits", func(b []byte) error {
 		var p manifest.Permit
-		if err := json.Unmarshal(b, &p); err != nil {
+		if err := manifest.Decode(b, &p); err != nil {
 			return err
 		}
 		out[p.ID] = p

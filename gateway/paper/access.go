@@ -2,7 +2,6 @@ package paper
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
@@ -47,7 +46,7 @@ func Load(ctx context.Context, l ledger.Ledger, a auth.Actor, id string) (*manif
 		return nil, nil, err
 	}
 	var m manifest.Manifest
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := manifest.Decode(doc, &m); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
 	if !Visible(a, &m) {
@@ -87,7 +86,7 @@ func (c *OrgCache) Get(ctx context.Context, l ledger.Ledger, a auth.Actor, ids .
 			continue
 		}
 		var o manifest.Org
-		if json.Unmarshal(b, &o) == nil {
+		if manifest.Decode(b, &o) == nil {
 			out[id] = o
 			if c != nil && o.ID == id {
 				c.m.Store(id, o)

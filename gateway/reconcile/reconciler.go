@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -234,7 +233,7 @@ func (r *Reconciler) compare(ctx context.Context, id string, have map[string]ind
 		return nil, fmt.Errorf("read %s from the ledger: %w", id, err)
 	}
 	var m manifest.Manifest
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := manifest.Decode(doc, &m); err != nil {
 		return nil, manifest.Errorf(manifest.Internal, "decode %s: %w", id, err)
 	}
 	want := index.FactOf(&m, manifest.Hash(doc))
@@ -275,7 +274,7 @@ func (r *Reconciler) latestTx(ctx context.Context, id string) (string, error) {
 	var hs []struct {
 		TxID string `json:"tx_id"`
 	}
-	if err := json.Unmarshal(b, &hs); err != nil || len(hs) == 0 {
+	if err := manifest.Decode(b, &hs); err != nil || len(hs) == 0 {
 		return "", manifest.Errorf(manifest.Internal, "history of %s: %v", id, err)
 	}
 	return hs[len(hs)-1].TxID, nil
@@ -346,7 +345,7 @@ func (r *Reconciler) ledgerOnly(ctx context.Context, known []string) ([]string, 
 					ID string `json:"id"`
 				} `json:"original"`
 			}
-			if err := json.Unmarshal(ev.Payload, &e); err != nil {
+			if err := manifest.Decode(ev.Payload, &e); err != nil {
 				return nil, fmt.Errorf("event %d/%d: %w", ev.Cursor.Block, ev.Cursor.Tx, err)
 			}
 			for _, m := range []*struct {

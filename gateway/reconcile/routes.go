@@ -270,7 +270,7 @@ func Publish(ctx context.Context, d *Deps, actor auth.Actor, p indicator.Params)
 		return chaincode.Published{}, err
 	}
 	var pub chaincode.Published
-	if err := json.Unmarshal(c.Payload, &pub); err != nil {
+	if err := manifest.Decode(c.Payload, &pub); err != nil {
 		return pub, manifest.Errorf(manifest.Internal, "decode published snapshot: %w", err)
 	}
 	return pub, nil
@@ -316,7 +316,7 @@ func VerifySnapshot(ctx context.Context, d *Deps, id string) (SnapshotCheck, err
 	if err != nil {
 		return out, err
 	}
-	if err := json.Unmarshal(b, &out.Published); err != nil {
+	if err := manifest.Decode(b, &out.Published); err != nil {
 		return out, manifest.Errorf(manifest.Internal, "decode snapshot %s: %w", id, err)
 	}
 	pub := out.Published
@@ -328,7 +328,7 @@ func VerifySnapshot(ctx context.Context, d *Deps, id string) (SnapshotCheck, err
 		}
 	}
 	var snap Snapshot
-	if err := json.Unmarshal([]byte(pub.Snapshot), &snap); err != nil || !out.DigestOK || !out.SignatureOK {
+	if err := manifest.Decode([]byte(pub.Snapshot), &snap); err != nil || !out.DigestOK || !out.SignatureOK {
 		out.Verdict, out.Detail = "invalid", "the snapshot's digest or signature does not verify"
 		return out, nil
 	}
@@ -468,7 +468,7 @@ func (h *handlers) auditManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	if actor.Role != auth.Regulator && actor.Role != auth.Admin {
 		var m manifest.Manifest
-		if err := json.Unmarshal(hist.Current, &m); err != nil {
+		if err := manifest.Decode(hist.Current, &m); err != nil {
 			h.fail(w, r, manifest.Errorf(manifest.Internal, "decode %s: %w", id, err))
 			return
 		}
