@@ -12,7 +12,8 @@
 # Knobs (env): NETWORK_DIR, FABRIC_BIN, BASE_PORT, CHANNEL, CHAINCODES,
 # CC_POLICY, CC_POLICY_<NAME>, CC_TLS_<NAME>, BATCH_TIMEOUT,
 # BATCH_MAX_MESSAGES, BATCH_PREFERRED_MAX_BYTES, RAFT_TICK_INTERVAL,
-# RAFT_ELECTION_TICK, READY_TIMEOUT, FABRIC_LOG_SPEC. See network/README.md.
+# RAFT_ELECTION_TICK, READY_TIMEOUT, FABRIC_LOG_SPEC, PEER_PPROF. See
+# network/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -306,7 +307,9 @@ for g in "${ORGS[@]}"; do
 		CORE_LEDGER_SNAPSHOTS_ROOTDIR="$data/snapshots" \
 		CORE_LEDGER_STATE_STATEDATABASE=goleveldb \
 		CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$g")" \
-		CORE_METRICS_PROVIDER=prometheus
+		CORE_METRICS_PROVIDER=prometheus \
+		CORE_PEER_PROFILE_ENABLED="$([[ "${PEER_PPROF:-0}" == 1 ]] && echo true || echo false)" \
+		CORE_PEER_PROFILE_LISTENADDRESS="127.0.0.1:$(($(peer_ops_port "$g") + 5))"
 done
 
 # --- start orderers and peers, join the channel --------------------------------------
