@@ -100,7 +100,10 @@ func TestOrdererLeaderStoppedUnderLoad(t *testing.T) {
 	nc := newNetctl(t, p)
 	ctx := ctxFor(t, 8*time.Minute)
 
-	const workers, perWorker, legs = 4, 28, 2 // enough handovers for 45 s at 200 ms apart, most of them while the leader is down
+	// More handovers than 45 s can take (a trip is legs+1 handovers, each
+	// ~130 ms to commit and 200 ms apart: ~136 a worker), so that work is
+	// left after the restart even when no handover is caught by the kill.
+	const workers, perWorker, legs = 4, 50, 2
 	w := newLoadWorld(ctx, t, l, workers)
 	runs := w.prepare(ctx, t, l, workers*perWorker, legs)
 	leader := nc.raftLeader(t, p)
