@@ -351,25 +351,41 @@ func (l *Ledger) Submit(ctx context.Context, caller chaincode.Caller, fn string,
 // submit runs Submit's protocol for any function of the chaincode, with
 // the read-conflict retries of Submit.
 func (l *Ledger) submit(ctx context.Context, og *org, fn string, args [][]byte) (ledger.Commit, error) {
-	for attempt := 0; ; attempt++ {
+	start := time.Now()
+	for attempt, conflicts := 0, 0; ; attempt++ {
 		c, err := l.submitOnce(ctx, og, fn, args)
 		if err == nil {
 			return c, nil
 		}
 		// Peers that disagree were not all at the same height: nothing was
-		// ordered, so any function may be endorsed again. A read conflict
-		// is retried only for functions that are safe to run again.
-		again := peersDisagree(err) || l.o.retryable[fn] && isReadConflict(err)
-		if attempt >= l.o.conflictRetry || !again || ctx.Err() != nil {
+		// ordered, so any function may be endorsed again, for as long as a
+		// lagging peer takes to catch up. A read conflict is retried only
+		// for functions that are safe to run again.
+		again := false
+		switch {
+		case peersDisagree(err):
+			again = time.Since(start) < behindRetryFor
+		case l.o.retryable[fn] && isReadConflict(err):
+			conflicts++
+			again = conflicts <= l.o.conflictRetry
+		}
+		if !again || ctx.Err() != nil {
 			return ledger.Commit{}, err
 		}
-		pause := time.Duration(attempt+1) * time.Duration(20+rand.IntN(60)) * time.Millisecond
+		pause := time.Duration(min(attempt+1, 5)) * time.Duration(20+rand.IntN(60)) * time.Millisecond
 		l.o.log.Debug("conflict or endorsers behind; endorsing again", "fn", fn, "attempt", attempt+1, "pause", pause, "err", err)
 		if !sleep(ctx, pause) {
 			return ledger.Commit{}, err
 		}
 	}
 }
+
+// behindRetryFor bounds re-endorsing while the endorsers disagree. A peer
+// a block behind under load catches up within a block or two; the
+// transactions that keep a counter (manifest numbers per city) are read by
+// every creation, so under a burst of creations some peer is often behind
+// on it.
+const behindRetryFor = 5 * time.Second
 
 // pending is an endorsed transaction on its way to the ledger.
 type pending struct {
