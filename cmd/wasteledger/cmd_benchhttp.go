@@ -702,6 +702,18 @@ func (b *bencher) level(ctx context.Context, mix [3]int, n int, d time.Duration)
 			defer wg.Done()
 			local := make([]sample, 0, 4096)
 			drv := b.drivers[c%len(b.drivers)]
+			conn := newBenchConn(b.base)
+			if conn != nil {
+				defer conn.close()
+			}
+			call := func(method, path, token string, body []byte, idemKey string) error {
+				if conn != nil {
+					_, err := conn.do(method, path, token, body, idemKey)
+					return err
+				}
+				_, err := b.call(ctx, method, path, token, body, nil, idemKey)
+				return err
+			}
 			reads := c
 			for i := c; time.Now().Before(stopAt); i++ {
 				op := pattern[i%len(pattern)]
@@ -715,7 +727,7 @@ func (b *bencher) level(ctx context.Context, mix [3]int, n int, d time.Duration)
 					if k >= int64(len(b.ready)) {
 						exhausted.Add(1)
 						op = opRead
-						_, err = b.call(ctx, "GET", "/api/v1/manifests?waiting=me&limit=20", drv.token, nil, nil)
+						err = call("GET", "/api/v1/manifests?waiting=me&limit=20", drv.token, nil, "")
 						break
 					}
 					p := b.ready[k]
@@ -727,22 +739,22 @@ func (b *bencher) level(ctx context.Context, mix [3]int, n int, d time.Duration)
 					if b.cfg.Idempotency {
 						key = "bench-handover-" + p.id
 					}
-					_, err = b.call(ctx, "POST", path, b.drivers[p.driver].token, p.body, nil, key)
+					err = call("POST", path, b.drivers[p.driver].token, p.body, key)
 				case opScan:
 					if len(b.tickets) > 0 {
 						body, _ := json.Marshal(map[string]string{"ticket": b.tickets[i%len(b.tickets)]})
-						_, err = b.call(ctx, "POST", "/mobile/v1/scan", drv.token, body, nil)
+						err = call("POST", "/mobile/v1/scan", drv.token, body, "")
 					} else {
-						_, err = b.call(ctx, "GET", "/api/v1/manifests/"+b.ids[i%len(b.ids)], drv.token, nil, nil)
+						err = call("GET", "/api/v1/manifests/"+b.ids[i%len(b.ids)], drv.token, nil, "")
 					}
 				case opRead:
 					// Half the reads get a manifest, half list what waits for
 					// the driver's carrier.
 					reads++
 					if reads%2 == 0 {
-						_, err = b.call(ctx, "GET", "/api/v1/manifests/"+b.ids[(i*7)%len(b.ids)], drv.token, nil, nil)
+						err = call("GET", "/api/v1/manifests/"+b.ids[(i*7)%len(b.ids)], drv.token, nil, "")
 					} else {
-						_, err = b.call(ctx, "GET", "/api/v1/manifests?waiting=me&limit=20", drv.token, nil, nil)
+						err = call("GET", "/api/v1/manifests?waiting=me&limit=20", drv.token, nil, "")
 					}
 				}
 				local = append(local, sample{op: op, d: time.Since(t0), err: err != nil})
