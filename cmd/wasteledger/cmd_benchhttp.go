@@ -617,7 +617,7 @@ func (b *bencher) run(ctx context.Context) error {
 	for i, p := range plans {
 		rate := max(1.5*maxSeen, 1.25*target)
 		if i == 0 && p.clients == 1 {
-			rate = 400 // one client waits ~5 ms a handover: at most ~200/s
+			rate = 1000 // one client waits 1–2 ms a handover: at most ~600/s
 		}
 		want := int(rate*(b.cfg.Duration+b.cfg.Warmup).Seconds()) + p.clients
 		if i == 0 && b.cfg.Prepare > 0 {
