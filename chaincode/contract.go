@@ -77,7 +77,7 @@ var Functions = map[string]struct {
 	"Diagnose":          {(*Contract).diagnose, false, 0},
 	"PublishIndicators": {(*Contract).publishIndicators, false, 1},
 	"GetIndicators":     {getDoc(prefixIndic, "indicator snapshot"), true, 1},
-	"GetManifest":       {(*Contract).getManifest, true, 1},
+	"GetManifest":       {getDoc(prefixMan, "manifest"), true, 1},
 	"ManifestHistory":   {(*Contract).manifestHistory, true, 1},
 	"GetOrg":            {getDoc(prefixOrg, "organisation"), true, 1},
 	"GetKey":            {getDoc(prefixKey, "key"), true, 1},
@@ -811,18 +811,6 @@ func (c *Contract) publicKey(st State, kid string) (manifest.PublicKey, error) {
 	}
 	c.pubs.Store(kid, pub)
 	return manifest.PublicKey{Key: k, Pub: pub}, nil
-}
-
-func (c *Contract) getManifest(st State, args [][]byte) ([]byte, error) {
-	id := string(args[0])
-	b, err := st.Get(ManifestKey(id)) // served as stored: no need to decode it
-	if err != nil {
-		return nil, manifest.Errorf(manifest.Unavailable, "read manifest: %w", err)
-	}
-	if b == nil {
-		return nil, manifest.Errorf(manifest.NotFound, "manifest %s not found", id)
-	}
-	return b, nil
 }
 
 // HistoryEntry is one committed version of a manifest.

@@ -64,6 +64,11 @@ func (l *Ledger) commitLoop(out chan<- *pendingBlock) {
 		}
 	}
 
+	// nothingComing: no transaction is being executed or queued, and no
+	// closed block waits for the writer.
+	nothingComing := func() bool {
+		return !l.cfg.waitFull && l.simulating.Load() == 0 && len(l.submitCh) == 0 && len(out) == 0
+	}
 	for {
 		select {
 		case p, ok := <-l.submitCh:
@@ -95,15 +100,14 @@ func (l *Ledger) commitLoop(out chan<- *pendingBlock) {
 			}
 			// Full, or nothing else on its way and the writer free to
 			// store it: close the block now.
-			if len(cur.txs) >= l.cfg.BlockMaxTx || !l.cfg.waitFull && l.simulating.Load() == 0 && len(l.submitCh) == 0 &&
-				!l.writing.Load() && len(out) == 0 {
+			if len(cur.txs) >= l.cfg.BlockMaxTx || nothingComing() && !l.writing.Load() {
 				flush()
 			}
 		case <-timerC:
 			timerC = nil
 			flush()
 		case <-l.idle:
-			if cur != nil && !l.cfg.waitFull && l.simulating.Load() == 0 && len(l.submitCh) == 0 && len(out) == 0 {
+			if cur != nil && nothingComing() {
 				flush()
 			}
 		}

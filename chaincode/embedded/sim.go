@@ -502,16 +502,12 @@ func (s *sim) pending(fn string, args [][]byte, resp []byte) *pendingTx {
 	p.respWrite = -1
 	var rh [sha256.Size]byte
 	for i, w := range p.writes {
-		if w.value == nil {
-			refs[i] = WriteRef{Key: w.key, Deleted: true}
-			continue
-		}
-		h := sha256.Sum256(w.value)
-		refs[i] = WriteRef{Key: w.key, SHA256: hex.EncodeToString(h[:])}
+		refs[i] = writeRef(w.key, w.value)
 		// A contract often returns the document it stored: keep one copy
 		// (and hash it once).
-		if p.respWrite < 0 && len(resp) > 0 && bytes.Equal(resp, w.value) {
-			p.respWrite, rh = i, h
+		if p.respWrite < 0 && w.value != nil && len(resp) > 0 && bytes.Equal(resp, w.value) {
+			p.respWrite = i
+			hex.Decode(rh[:], []byte(refs[i].SHA256))
 		}
 	}
 	var ev *EventRef
