@@ -440,7 +440,6 @@ type statementHead struct {
 	Step     manifest.Step   `json:"step"`
 	From     *manifest.Party `json:"from"`
 	To       *manifest.Party `json:"to"`
-	Prev     string          `json:"prev"`
 }
 
 // sameSignatures reports whether a request carries exactly the signatures

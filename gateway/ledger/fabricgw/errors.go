@@ -38,8 +38,9 @@ const (
 //   - a peer, orderer or chaincode server that cannot be reached, a timeout,
 //     or no set of peers that can satisfy the endorsement policy is
 //     manifest.Unavailable;
-//   - endorsers that disagree (non-deterministic chaincode) and anything
-//     unexpected are manifest.Internal; an identity the network refuses is
+//   - endorsers that disagree (a peer behind the others, which Submit
+//     outwaits by endorsing again, or non-deterministic chaincode) and
+//     anything unexpected are manifest.Internal; an identity the network refuses is
 //     manifest.Unauthenticated.
 func toError(fn string, st stage, err error) *manifest.Error {
 	if err == nil {
@@ -85,7 +86,7 @@ func toError(fn string, st stage, err error) *manifest.Error {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Canceled:
 		return wrap(manifest.Unavailable, "%s: the ledger cannot be reached", st)
 	case codes.Aborted:
-		if strings.Contains(msg, "do not match") {
+		if endorsersDiffer(s) {
 			return wrap(manifest.Internal, "%s: the endorsing peers disagree (one still behind the others, or non-deterministic chaincode)", st)
 		}
 		// No endorser could run the chaincode (server down, peer
@@ -145,7 +146,13 @@ func peersDisagree(err error) bool {
 		return false
 	}
 	s, ok := status.FromError(e.Err)
-	return ok && s.Code() == codes.Aborted && strings.Contains(s.Message()+detailText(s), "do not match")
+	return ok && endorsersDiffer(s)
+}
+
+// endorsersDiffer reports whether the gateway refused to assemble a
+// transaction because its endorsements differ.
+func endorsersDiffer(s *status.Status) bool {
+	return s.Code() == codes.Aborted && strings.Contains(s.Message()+detailText(s), "do not match")
 }
 
 // gatewayDown reports whether err says the gateway peer itself could not be

@@ -348,8 +348,9 @@ func (l *Ledger) Submit(ctx context.Context, caller chaincode.Caller, fn string,
 	return l.submit(ctx, og, fn, args)
 }
 
-// submit runs Submit's protocol for any function of the chaincode, with
-// the read-conflict retries of Submit.
+// submit runs Submit's protocol for any function of the chaincode,
+// endorsing again while the endorsers disagree and, for retryable
+// functions, after a read conflict.
 func (l *Ledger) submit(ctx context.Context, og *org, fn string, args [][]byte) (ledger.Commit, error) {
 	start := time.Now()
 	for attempt, conflicts := 0, 0; ; attempt++ {
