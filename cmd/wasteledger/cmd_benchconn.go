@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -17,8 +18,7 @@ import (
 // between: the load generator shares the machine with serve, and every
 // microsecond it spends is one serve does not get (as wrk would).
 type benchConn struct {
-	addr string // host:port
-	host string
+	addr string // host:port, also the Host header
 	c    net.Conn
 	br   *bufio.Reader
 	buf  []byte
@@ -31,7 +31,7 @@ func newBenchConn(base string) *benchConn {
 	if !ok || strings.Contains(addr, "/") {
 		return nil
 	}
-	return &benchConn{addr: addr, host: addr}
+	return &benchConn{addr: addr}
 }
 
 // do sends one request and reads the whole response. A broken connection
@@ -49,7 +49,7 @@ func (k *benchConn) do(method, path, token string, body []byte, idemKey string) 
 	b = append(b, ' ')
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, k.host...)
+	b = append(b, k.addr...)
 	b = append(b, "\r\nUser-Agent: wasteledger-bench\r\n"...)
 	if token != "" {
 		b = append(b, "Authorization: Bearer "...)
@@ -87,10 +87,15 @@ func (k *benchConn) do(method, path, token string, body []byte, idemKey string) 
 	if err != nil {
 		return res.StatusCode, err
 	}
-	if res.StatusCode >= 300 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, strings.TrimSpace(string(rb)))
+	return res.StatusCode, statusError(method, path, res.StatusCode, rb)
+}
+
+// statusError is the error of an answer that is not a success, or nil.
+func statusError(method, path string, status int, body []byte) error {
+	if status < 300 {
+		return nil
 	}
-	return res.StatusCode, nil
+	return fmt.Errorf("%s %s: %d %s", method, path, status, bytes.TrimSpace(body))
 }
 
 func (k *benchConn) close() {

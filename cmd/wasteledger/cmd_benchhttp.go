@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -305,8 +304,8 @@ func (b *bencher) call(ctx context.Context, method, path, token string, body []b
 	if err != nil {
 		return res.StatusCode, err
 	}
-	if res.StatusCode >= 300 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(rb))
+	if err := statusError(method, path, res.StatusCode, rb); err != nil {
+		return res.StatusCode, err
 	}
 	if out != nil {
 		if err := json.Unmarshal(rb, out); err != nil {
@@ -643,9 +642,9 @@ func (b *bencher) run(ctx context.Context) error {
 		if b.cfg.CPUProfile != "" {
 			prof = b.startProfile(ctx, fmt.Sprintf("%s-%s-%d.pprof", b.cfg.CPUProfile, mixName(p.mix), p.clients), b.cfg.Duration)
 		}
-		s0, c0 := b.serverCPU(), benchCPU()
+		s0, c0 := b.serverCPU(), processCPU()
 		r := b.level(ctx, p.mix, p.clients, b.cfg.Duration)
-		r.serverCPU, r.benchCPU = b.serverCPU()-s0, benchCPU()-c0
+		r.serverCPU, r.benchCPU = b.serverCPU()-s0, processCPU()-c0
 		r.lagAfter, r.catchUp = b.indexLag(ctx), 0
 		if r.lagAfter > 0 {
 			t := time.Now()
@@ -839,14 +838,6 @@ func (b *bencher) serverCPU() time.Duration {
 }
 
 // benchCPU is this process's user+system CPU time so far.
-func benchCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // profileFetch is a CPU profile being taken of serve.
 type profileFetch struct{ done chan error }
 

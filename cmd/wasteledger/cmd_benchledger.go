@@ -39,7 +39,7 @@ func runBenchLedger(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("bench ledger", "")
 	n := fs.Int("handovers", 20000, "signed handovers to commit")
 	clients := fs.Int("clients", 256, "concurrent submitters")
-	blockWait := fs.Duration("block-wait", embedded.DefaultBlockMaxWait, "a block closes this long after its first transaction")
+	blockWait := fs.Duration("block-wait", embedded.DefaultBlockMaxWait, "a block waits at most this long after its first transaction (it closes at once when nothing else is being executed)")
 	blockMax := fs.Int("block-max", 500, "… or at this many transactions")
 	rawFor := fs.Duration("raw", 3*time.Second, "how long to measure the raw verify rate")
 	data := fs.String("data", "", "directory for the ledger (default: a temporary one, removed after)")
@@ -255,9 +255,12 @@ func rawVerifyRate(body []byte, key *ecdsa.PrivateKey, d time.Duration) (float64
 	return n / time.Since(t0).Seconds(), (processCPU() - cpu0).Seconds() * 1e6 / n
 }
 
-// processCPU is the CPU time (user and system) the process has used.
+// processCPU is the CPU time (user and system) the process has used (0
+// when the system will not say).
 func processCPU() time.Duration {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -25,11 +25,9 @@ import (
 
 func init() {
 	register("serve", "run the service: REST API, driver API and console on the embedded ledger (or Fabric)", func(ctx context.Context, e *env, args []string) error {
-		serverGC()
 		return runServe(ctx, e, "serve", args, false)
 	})
 	register("demo", "serve with a seeded Guangdong scenario (users, keys, manifests in every state)", func(ctx context.Context, e *env, args []string) error {
-		serverGC()
 		return runServe(ctx, e, "demo", args, true)
 	})
 }
@@ -83,6 +81,7 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 }
 
 func runServe(ctx context.Context, e *env, name string, args []string, demo bool) error {
+	serverGC()
 	fs, c := serveFlags(e, name, demo)
 	if err := fs.Parse(args); err != nil {
 		return err
