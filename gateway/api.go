@@ -119,8 +119,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, max int64, v any) ([]byte,
 	return b, httpx.DecodeBytes(b, v)
 }
 
-func jsonUnmarshal(b []byte, v any) error { return manifest.Decode(b, v) }
-
 // rawObject writes a JSON object whose members are already encoded.
 type rawObject struct{ b bytes.Buffer }
 

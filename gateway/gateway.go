@@ -257,7 +257,7 @@ func (s *Server) org(ctx context.Context, id string) (manifest.Org, error) {
 		return manifest.Org{}, err
 	}
 	var o manifest.Org
-	if err := jsonUnmarshal(b, &o); err != nil {
+	if err := manifest.Decode(b, &o); err != nil {
 		return manifest.Org{}, manifest.Errorf(manifest.Internal, "decode organisation %s: %w", id, err)
 	}
 	s.orgs.Store(id, o)

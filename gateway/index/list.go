@@ -135,7 +135,7 @@ func (ix *Index) List(ctx context.Context, f Filter) (Page, error) {
 	defer rows.Close()
 	var items []Summary
 	for rows.Next() {
-		s, _, err := scanSummary(rows)
+		s, err := scanSummary(rows)
 		if err != nil {
 			return Page{}, err
 		}
@@ -234,7 +234,7 @@ func (ix *Index) listWaiting(ctx context.Context, f Filter, where []string, args
 	items := make([]Summary, len(keys))
 	found := 0
 	for rows.Next() {
-		s, _, err := scanSummary(rows)
+		s, err := scanSummary(rows)
 		if err != nil {
 			return Page{}, err
 		}
@@ -263,7 +263,7 @@ func (ix *Index) Get(ctx context.Context, id string) (Summary, error) {
 		}
 		return Summary{}, manifest.Errorf(manifest.NotFound, "manifest %s is not in the index", id)
 	}
-	s, _, err := scanSummary(rows)
+	s, err := scanSummary(rows)
 	return s, err
 }
 
@@ -274,20 +274,20 @@ const (
 	summarySQL   = `SELECT ` + summaryCols + ` FROM manifests m` + summaryJoins
 )
 
-func scanSummary(rows *sql.Rows) (Summary, int64, error) {
+func scanSummary(rows *sql.Rows) (Summary, error) {
 	var s Summary
 	var legs, codes, from, to string
 	var created, updated int64
 	if err := rows.Scan(&s.ID, &s.Status, &s.Stream, &s.Version, &s.Hash, &s.Producer, &s.ProducerName, &s.Receiver, &s.ReceiverName,
 		&legs, &s.Region, &codes, &s.DeclaredG, &s.AcceptedG, &s.NextStep, &from, &to, &s.Flags, &created, &updated); err != nil {
-		return s, 0, manifest.Errorf(manifest.Unavailable, "index: scan: %w", err)
+		return s, manifest.Errorf(manifest.Unavailable, "index: scan: %w", err)
 	}
 	if c, ok := quickCarriers(legs); ok {
 		s.Carriers = c
 	} else {
 		var ls []FactLeg
 		if err := manifest.Decode([]byte(legs), &ls); err != nil {
-			return s, 0, manifest.Errorf(manifest.Internal, "index: legs of %s: %w", s.ID, err)
+			return s, manifest.Errorf(manifest.Internal, "index: legs of %s: %w", s.ID, err)
 		}
 		s.Carriers = make([]string, 0, len(ls))
 		for _, l := range ls {
@@ -297,7 +297,7 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 	if c, ok := quickStrings(codes); ok {
 		s.Codes = c
 	} else if err := manifest.Decode([]byte(codes), &s.Codes); err != nil {
-		return s, 0, manifest.Errorf(manifest.Internal, "index: codes of %s: %w", s.ID, err)
+		return s, manifest.Errorf(manifest.Internal, "index: codes of %s: %w", s.ID, err)
 	}
 	for _, o := range []string{from, to} {
 		if o != "" {
@@ -305,7 +305,7 @@ func scanSummary(rows *sql.Rows) (Summary, int64, error) {
 		}
 	}
 	s.Created, s.Updated = nsTime(created), nsTime(updated)
-	return s, created, nil
+	return s, nil
 }
 
 // quickStrings decodes a JSON array of strings without escapes, as the

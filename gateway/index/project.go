@@ -120,11 +120,15 @@ type stepDoc struct {
 	To         string        `json:"to"`
 	Vehicle    string        `json:"vehicle"`
 	Digest     string        `json:"digest"`
-	Signatures []struct {
-		Org      string `json:"org"`
-		Key      string `json:"kid"`
-		SignedBy string `json:"signed_by"`
-	} `json:"signatures"`
+	Signatures []signer      `json:"signatures"`
+}
+
+// signer is a manifest.SignatureRecord without the signature value: what
+// the projection keeps of a step's signatures.
+type signer struct {
+	Org      string `json:"org"`
+	Key      string `json:"kid"`
+	SignedBy string `json:"signed_by"`
 }
 
 // manifest returns the document as a manifest.Manifest whose steps lack
@@ -200,12 +204,8 @@ func (p *projector) exec(name string, args ...any) error {
 	return nil
 }
 
-// event projects one event, decoded by Apply (d) or not yet (nil).
+// event projects one event, as Apply decoded it (d).
 func (p *projector) event(ev ledger.Event, d *eventDoc) error {
-	if d == nil {
-		d = &eventDoc{}
-		d.err = manifest.Decode(ev.Payload, &d.e)
-	}
 	if d.err != nil {
 		return fmt.Errorf("decode event: %w", d.err)
 	}
@@ -588,11 +588,6 @@ func (p *projector) manifestRow(m *manifest.Manifest, f *Fact, hash string, pos 
 
 // signersJSON is the steps.signers column: [{org, kid, signed_by}].
 func signersJSON(sigs []manifest.SignatureRecord) string {
-	type signer struct {
-		Org      string `json:"org"`
-		Key      string `json:"kid"`
-		SignedBy string `json:"signed_by"`
-	}
 	ss := make([]signer, 0, len(sigs))
 	for _, sg := range sigs {
 		ss = append(ss, signer{sg.Org, sg.Key, sg.SignedBy})
