@@ -191,13 +191,23 @@ func Verify(kr Keyring, token, issuer string, now time.Time) (Ticket, error) {
 	}
 	t := Ticket{Issuer: c.Iss, Manifest: c.Mid, Hash: c.H, Version: c.V, Status: c.St,
 		Issued: time.Unix(c.Iat, 0).UTC(), Expires: time.Unix(c.Exp, 0).UTC(), KeyID: h.Kid}
-	if !now.Before(t.Expires) {
-		return t, fail(Expired, "the ticket expired at %s", t.Expires.Format(time.RFC3339))
-	}
-	if t.Issued.After(now.Add(MaxIssuedAhead)) {
-		return t, fail(NotYetValid, "the ticket is issued in the future (%s)", t.Issued.Format(time.RFC3339))
+	if err := t.CheckTimes(now); err != nil {
+		return t, err
 	}
 	return t, nil
+}
+
+// CheckTimes refuses a ticket that has expired at now or is issued
+// further ahead of now than MaxIssuedAhead: the checks of Verify that
+// depend on the time.
+func (t Ticket) CheckTimes(now time.Time) error {
+	if !now.Before(t.Expires) {
+		return fail(Expired, "the ticket expired at %s", t.Expires.Format(time.RFC3339))
+	}
+	if t.Issued.After(now.Add(MaxIssuedAhead)) {
+		return fail(NotYetValid, "the ticket is issued in the future (%s)", t.Issued.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (c claims) validate() *Error {
