@@ -100,6 +100,7 @@ build_pid=$!
 ports=()
 for o in "${ORDERERS[@]}"; do ports+=("$(ord_port "$o")" "$(ord_admin_port "$o")" "$(ord_ops_port "$o")"); done
 for g in "${ORGS[@]}"; do ports+=("$(peer_port "$g")" "$(peer_cc_port "$g")" "$(peer_ops_port "$g")"); done
+if [[ "${PEER_PPROF:-0}" == 1 ]]; then for g in "${ORGS[@]}"; do ports+=("$(peer_pprof_port "$g")"); done; fi
 for name in "${cc_names[@]}"; do ports+=("${cc_addr[$name]##*:}"); done
 for p in "${ports[@]}"; do
 	port_listening "$p" && die "port $p is already in use (another network? set BASE_PORT, or run network/down.sh)"
@@ -309,7 +310,7 @@ for g in "${ORGS[@]}"; do
 		CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$g")" \
 		CORE_METRICS_PROVIDER=prometheus \
 		CORE_PEER_PROFILE_ENABLED="$([[ "${PEER_PPROF:-0}" == 1 ]] && echo true || echo false)" \
-		CORE_PEER_PROFILE_LISTENADDRESS="127.0.0.1:$(($(peer_ops_port "$g") + 5))"
+		CORE_PEER_PROFILE_LISTENADDRESS="127.0.0.1:$(peer_pprof_port "$g")"
 done
 
 # --- start orderers and peers, join the channel --------------------------------------
