@@ -73,9 +73,10 @@ func (s *Server) load(ctx context.Context, a auth.Actor, id string) (*manifest.M
 	return &m, doc, nil
 }
 
-// manifestHead is what a signed step's checks read of a manifest: enough
-// for manifest.Parties and to recognise a recorded statement, without the
-// cost of decoding lines and recorded statements.
+// manifestHead is what loadHead reads of a manifest (access checks, the
+// replay of a recorded step, sign codes): enough for manifest.Parties and
+// to recognise a recorded statement, without the cost of decoding lines
+// and recorded statements.
 type manifestHead struct {
 	ID       string          `json:"id"`
 	Version  int             `json:"version"`

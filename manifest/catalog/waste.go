@@ -90,14 +90,14 @@ type Waste struct {
 	CategoryName   string // 废矿物油与含矿物油废物
 	CategoryNameEN string // project translation; see categories-en.csv
 	Name           string // the exact 2021 name
-	NameEN         string // set for EVBattery only; listed names have no translation
+	NameEN         string // EVBattery and identified codes only; listed names have no translation
 	Industry       string // GB/T 4754 industry: the code's first 3 digits ("900" = 非特定行业)
 	// Hazard is the hazard field as listed: "T,I" means T and possibly I;
 	// "T/C/I/R" means one or more of them (DOMAIN.md §2.2).
 	Hazard  string
 	Hazards []Hazard // every characteristic named in Hazard, in that order
 	Stream  Stream
-	Listed  bool // false for EVBattery
+	Listed  bool // false for EVBattery and identified codes
 }
 
 // Category is one of the 46 HW categories of the 2021 list.
@@ -162,9 +162,8 @@ func identified(code string) (Waste, bool) {
 	w := Waste{Code: code, Category: c.Code, CategoryName: c.Name, CategoryNameEN: c.NameEN,
 		Name:     "经鉴别具有危险特性的危险废物（" + c.Name + "）",
 		NameEN:   "Waste identified as hazardous, not listed (" + c.NameEN + ")",
-		Industry: "900", Hazard: identifiedHazards, Hazards: identifiedHazardList, Stream: Industrial}
-	w.Hazards = slices.Clone(w.Hazards)
-	return w, true
+		Industry: "900", Hazard: identifiedHazards, Hazards: identifiedHazardList, Stream: streamOf(code, c.Code)}
+	return w.clone(), true
 }
 
 // MustLookup is Lookup for codes known at compile time; it panics on an
