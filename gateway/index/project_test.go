@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"wasteledger/chaincode/scenario"
 	"wasteledger/gateway/audit"
 	"wasteledger/gateway/index"
 	"wasteledger/gateway/index/indextest"
@@ -176,5 +175,4 @@ func TestManifestRecordFields(t *testing.T) {
 	if want := []string{"Org", "Key", "Sig", "SignedBy"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("manifest.SignatureRecord fields = %v, want %v", got, want)
 	}
-	_ = scenario.NewWorld
 }

@@ -621,7 +621,7 @@ func (s *Store) recordResponses() {
 			// Then one by one, so that each gets its own answer.
 			for _, p := range group {
 				r := p.r
-				_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created))
+				_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.insertArgs()...)
 				if err != nil {
 					err = unavailable("record response", err)
 				}
@@ -635,10 +635,15 @@ func (s *Store) recordResponses() {
 	}
 }
 
+// insertArgs are insertIdempotent's arguments for r.
+func (r Response) insertArgs() []any {
+	return []any{r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created)}
+}
+
 func (s *Store) putGroup(group []idemPut) error {
 	if len(group) == 1 {
 		r := group[0].r
-		_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created))
+		_, err := s.w.ExecContext(context.Background(), insertIdempotent, r.insertArgs()...)
 		return err
 	}
 	tx, err := s.w.BeginTx(context.Background(), nil)
@@ -648,7 +653,7 @@ func (s *Store) putGroup(group []idemPut) error {
 	defer tx.Rollback()
 	for _, p := range group {
 		r := p.r
-		if _, err := tx.Exec(insertIdempotent, r.Actor, r.Key, r.RequestHash, r.Status, r.ContentType, r.Location, r.Body, ts(r.Created)); err != nil {
+		if _, err := tx.Exec(insertIdempotent, r.insertArgs()...); err != nil {
 			return err
 		}
 	}
