@@ -60,12 +60,12 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 		return nil, fmt.Errorf("dismantlers: %w", err)
 	}
 	var prover audit.Prover
-	var blockProver reconcile.BlockProver
+	var blockProof func(context.Context, string) (any, error)
 	switch l := deps.Ledger.(type) {
 	case *ledger.Local:
 		prover = l.Embedded()
 	case *fabricgw.Ledger:
-		blockProver = l
+		blockProof = func(ctx context.Context, txID string) (any, error) { return l.BlockProof(ctx, txID) }
 	}
 	base := c.PublicURL
 	return func(srv *gateway.Server) ([][]httpx.Route, error) {
@@ -82,7 +82,7 @@ func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gat
 		}()
 		a.closes = append(a.closes, func() error { rstop(); return nil })
 		return [][]httpx.Route{
-			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, BlockProver: blockProver, Calendar: cal, Sign: srv.SignAsOrg, Log: log}),
+			reconcile.Routes(reconcile.Deps{Index: ix, Ledger: deps.Ledger, Caller: regulatorCaller, Prover: prover, BlockProof: blockProof, Calendar: cal, Sign: srv.SignAsOrg, Log: log}),
 			mobileapi.Routes(mobileapi.Deps{
 				Ledger:      deps.Ledger,
 				Keyring:     deps.Keyring,

@@ -16,7 +16,6 @@ import (
 	"wasteledger/gateway/httpx"
 	"wasteledger/gateway/index"
 	"wasteledger/gateway/ledger"
-	"wasteledger/gateway/ledger/fabricgw"
 	"wasteledger/gateway/problem"
 	"wasteledger/gateway/reconcile/calendar"
 	"wasteledger/gateway/reconcile/indicator"
@@ -33,10 +32,12 @@ type Deps struct {
 	// regulator's member, e.g. {MSP: "RegulatorMSP", ID: "gateway"}).
 	Caller chaincode.Caller
 	// Prover gives Merkle inclusion proofs; the embedded ledger
-	// (*embedded.Ledger) is one. On Fabric BlockProver gives block proofs
-	// instead; with neither the proof route answers 501.
-	Prover      audit.Prover
-	BlockProver BlockProver
+	// (*embedded.Ledger) is one. On Fabric BlockProof gives the block
+	// holding the transaction and the ordering service's signature on its
+	// header instead ((*fabricgw.Ledger).BlockProof); with neither the
+	// proof route answers 501.
+	Prover     audit.Prover
+	BlockProof func(ctx context.Context, txID string) (any, error)
 	// Sign signs a snapshot's canonical JSON with a key of the actor's
 	// organisation registered on the ledger (the gateway's custodial key of
 	// the regulator).
@@ -484,16 +485,9 @@ func (h *handlers) auditManifest(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, hist)
 }
 
-// BlockProver gives the proof a Fabric network can: the block holding the
-// transaction and the ordering service's signature on its header.
-// *fabricgw.Ledger is one.
-type BlockProver interface {
-	BlockProof(ctx context.Context, txID string) (fabricgw.BlockProof, error)
-}
-
 func (h *handlers) proof(w http.ResponseWriter, r *http.Request) {
-	if h.d.Prover == nil && h.d.BlockProver != nil {
-		p, err := h.d.BlockProver.BlockProof(r.Context(), r.PathValue("txid"))
+	if h.d.Prover == nil && h.d.BlockProof != nil {
+		p, err := h.d.BlockProof(r.Context(), r.PathValue("txid"))
 		if err != nil {
 			h.fail(w, r, err)
 			return
