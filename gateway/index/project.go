@@ -220,15 +220,16 @@ func (p *projector) event(ev ledger.Event, d *eventDoc) error {
 		if hash == "" {
 			// Not in the event: hash the canonical form of the document as
 			// the event holds it.
-			var raw chaincode.Event
+			var raw struct {
+				Manifest json.RawMessage `json:"manifest"`
+			}
 			if err := manifest.Decode(ev.Payload, &raw); err != nil {
 				return fmt.Errorf("decode event: %w", err)
 			}
-			c, err := jcs.Canonicalize(raw.Manifest)
-			if err != nil {
-				return fmt.Errorf("canonicalise manifest: %w", err)
+			var err error
+			if hash, err = canonicalHash(raw.Manifest); err != nil {
+				return err
 			}
-			hash = manifest.Hash(c)
 		}
 		if err := p.put(e.Manifest.manifest(), hash, pos); err != nil {
 			return err
@@ -274,17 +275,26 @@ type position struct {
 // empty it is computed from the canonical form.
 func (p *projector) manifestDoc(raw []byte, hash string, pos position) error {
 	if hash == "" {
-		c, err := jcs.Canonicalize(raw)
-		if err != nil {
-			return fmt.Errorf("canonicalise manifest: %w", err)
+		var err error
+		if hash, err = canonicalHash(raw); err != nil {
+			return err
 		}
-		hash = manifest.Hash(c)
 	}
 	var d manifestDoc
 	if err := manifest.Decode(raw, &d); err != nil {
 		return fmt.Errorf("decode manifest: %w", err)
 	}
 	return p.put(d.manifest(), hash, pos)
+}
+
+// canonicalHash is the hash of a manifest document's canonical form, what
+// the next statement's prev names.
+func canonicalHash(doc []byte) (string, error) {
+	c, err := jcs.Canonicalize(doc)
+	if err != nil {
+		return "", fmt.Errorf("canonicalise manifest: %w", err)
+	}
+	return manifest.Hash(c), nil
 }
 
 // stored is what the manifests row holds of the version the index has.
