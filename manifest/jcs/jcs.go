@@ -14,6 +14,7 @@
 package jcs
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,6 +132,9 @@ func (p *parser) value(dst []byte) ([]byte, error) {
 	case c == '[':
 		return p.array(dst)
 	case c == '"':
+		if out, ok := p.plainString(dst); ok {
+			return out, nil
+		}
 		s, err := p.str()
 		if err != nil {
 			return nil, err
@@ -201,17 +205,24 @@ func (p *parser) array(dst []byte) ([]byte, error) {
 }
 
 type member struct {
-	name   string
-	offset int    // of the name's opening quote, for error messages
-	value  []byte // canonical
+	name       string
+	offset     int // of the name's opening quote, for error messages
+	start, end int // of the canonical "name":value in the output
 }
 
+// object appends the members to dst as it reads them, which leaves nothing
+// more to do when they come in canonical order (as signed statements do);
+// otherwise it sorts them and rebuilds its part of dst.
 func (p *parser) object(dst []byte) ([]byte, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	p.pos++ // '{'
-	var members []member
+	open := len(dst)
+	dst = append(dst, '{')
+	var buf [16]member
+	members := buf[:0]
+	sorted := true
 	p.skipSpace()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
@@ -234,9 +245,19 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 				return nil, p.fail(ErrSyntax, "want ':' after member name")
 			}
 			p.pos++
-			if m.value, err = p.value(nil); err != nil {
+			if len(members) > 0 {
+				dst = append(dst, ',')
+				if sorted && compareUTF16(members[len(members)-1].name, m.name) >= 0 {
+					sorted = false
+				}
+			}
+			m.start = len(dst)
+			dst = AppendString(dst, m.name)
+			dst = append(dst, ':')
+			if dst, err = p.value(dst); err != nil {
 				return nil, err
 			}
+			m.end = len(dst)
 			members = append(members, m)
 			p.skipSpace()
 			if p.pos >= len(p.in) {
@@ -254,22 +275,51 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 		}
 	}
 	p.depth--
+	if sorted {
+		return append(dst, '}'), nil
+	}
 
 	sortMembers(members)
-	dst = append(dst, '{')
+	for i := 1; i < len(members); i++ {
+		if a, b := members[i-1], members[i]; a.name == b.name {
+			return nil, p.failAt(max(a.offset, b.offset), ErrDuplicate, strconv.Quote(b.name))
+		}
+	}
+	body := slices.Clone(dst[open+1:])
+	dst = dst[:open+1]
 	for i, m := range members {
 		if i > 0 {
-			if members[i-1].name == m.name {
-				off := max(m.offset, members[i-1].offset)
-				return nil, p.failAt(off, ErrDuplicate, strconv.Quote(m.name))
-			}
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, m.name)
-		dst = append(dst, ':')
-		dst = append(dst, m.value...)
+		dst = append(dst, body[m.start-open-1:m.end-open-1]...)
 	}
 	return append(dst, '}'), nil
+}
+
+// plainString appends the string at p.pos as it is when it has no escape
+// sequence and no control character (then it is already canonical) and
+// reports whether it did; otherwise it leaves p.pos and dst alone for str.
+func (p *parser) plainString(dst []byte) ([]byte, bool) {
+	for i := p.pos + 1; i < len(p.in); {
+		c := p.in[i]
+		switch {
+		case c == '"':
+			dst = append(dst, p.in[p.pos:i+1]...)
+			p.pos = i + 1
+			return dst, true
+		case c == '\\' || c < 0x20:
+			return dst, false
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, n := utf8.DecodeRune(p.in[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return dst, false
+			}
+			i += n
+		}
+	}
+	return dst, false
 }
 
 // str parses a JSON string at p.pos and returns its decoded value, which is
@@ -439,6 +489,14 @@ func (p *parser) number(dst []byte) ([]byte, error) {
 		if digits() == 0 {
 			return nil, p.failAt(start, ErrSyntax, "want a digit in exponent")
 		}
+	}
+	// An integer of at most 15 digits is exact as a double, and ECMAScript
+	// writes it as it is (but for -0).
+	plain := in[start:i]
+	if digits := bytes.TrimPrefix(plain, []byte("-")); len(digits) <= 15 &&
+		!bytes.ContainsAny(digits, ".eE") && string(plain) != "-0" {
+		p.pos = i
+		return append(dst, plain...), nil
 	}
 	text := string(in[start:i])
 	f, err := strconv.ParseFloat(text, 64)
