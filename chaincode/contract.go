@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	sjson "github.com/segmentio/encoding/json"
+
 	"wasteledger/manifest"
 	"wasteledger/manifest/catalog"
 	"wasteledger/manifest/jcs"
@@ -140,7 +142,7 @@ func emit(st State, e Event) error {
 		doc  json.RawMessage
 	}{{"manifest", e.Manifest}, {"original", e.Original}, {"snapshot", e.Snapshot}}
 	e.Manifest, e.Original, e.Snapshot = nil, nil, nil
-	b, err := json.Marshal(e)
+	b, err := sjson.Marshal(e) // as encoding/json writes it (TestEventsAsEncodingJSON)
 	if err != nil {
 		return manifest.Errorf(manifest.Internal, "encode event: %w", err)
 	}

@@ -32,6 +32,8 @@ type Version struct {
 //
 //   - Get returns the committed value, or nil and no error when the key is
 //     absent. A Get never sees a Put made earlier in the same transaction.
+//     The caller must not modify the bytes: a host may share them with
+//     other readers (the embedded ledger returns its cached copy).
 //   - Put buffers a write; writes become visible when the transaction commits,
 //     and a transaction whose reads changed before its commit fails with a
 //     conflict (MVCC), never overwriting the other writer.

@@ -138,7 +138,9 @@ func checkKey(key string) *manifest.Error {
 }
 
 // Get returns the committed value of key (nil if absent) and records the
-// version read. It never sees this transaction's own Puts.
+// version read. It never sees this transaction's own Puts. The bytes are the
+// committed ones, shared with other readers (State's contract: not to be
+// modified); their capacity is clipped so that an append copies.
 func (s *sim) Get(key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, s.fail(err)
@@ -151,7 +153,7 @@ func (s *sim) Get(key string) ([]byte, error) {
 	if e.value == nil {
 		return nil, nil
 	}
-	return slices.Clone(e.value), nil
+	return slices.Clip(e.value), nil
 }
 
 func (s *sim) noteRead(key string, v version) {
