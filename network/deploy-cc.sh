@@ -80,6 +80,9 @@ else
 	vars+=(CHAINCODE_TLS_DISABLED=true)
 	log "$name: peer <-> chaincode server without TLS (the server does not read CHAINCODE_TLS_*; CC_TLS_$(cc_var_suffix "$name")=1 forces it)"
 fi
+if [[ "${PEER_PPROF:-0}" == 1 ]]; then
+	vars+=(CHAINCODE_PPROF_ADDRESS="${address%:*}:$(cc_pprof_port "${address##*:}")")
+fi
 write_launcher "cc-$name" "$dir/server" -- "${vars[@]}"
 echo "${address##*:}" >"$dir/port"
 stop_node "cc-$name" >/dev/null

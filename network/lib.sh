@@ -49,7 +49,7 @@ ord_index() { echo $((${1#orderer} - 1)); }
 #   ordererN : BASE+10*(N-1)      +0 gRPC, +1 admin (osnadmin), +2 operations
 #   peer k   : BASE+30+10*k       +0 gRPC, +1 chaincode listener, +2 operations,
 #                                 +7 Go pprof (PEER_PPROF=1 only)
-#   chaincode j (j-th in CHAINCODES): BASE+70+j
+#   chaincode j (j-th in CHAINCODES): BASE+70+j, its Go pprof +10 (PEER_PPROF=1 only)
 ord_port() { echo $((BASE_PORT + 10 * $(ord_index "$1"))); }
 ord_admin_port() { echo $(($(ord_port "$1") + 1)); }
 ord_ops_port() { echo $(($(ord_port "$1") + 2)); }
@@ -58,6 +58,7 @@ peer_cc_port() { echo $(($(peer_port "$1") + 1)); }
 peer_ops_port() { echo $(($(peer_port "$1") + 2)); }
 peer_pprof_port() { echo $(($(peer_port "$1") + 7)); }
 cc_port() { echo $((BASE_PORT + 70 + $1)); }
+cc_pprof_port() { echo $(($1 + 10)); } # of a chaincode server's port
 
 # Crypto material paths.
 ord_host() { printf '%s.%s' "$1" "$ORD_DOMAIN"; }

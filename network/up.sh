@@ -101,7 +101,10 @@ ports=()
 for o in "${ORDERERS[@]}"; do ports+=("$(ord_port "$o")" "$(ord_admin_port "$o")" "$(ord_ops_port "$o")"); done
 for g in "${ORGS[@]}"; do ports+=("$(peer_port "$g")" "$(peer_cc_port "$g")" "$(peer_ops_port "$g")"); done
 if [[ "${PEER_PPROF:-0}" == 1 ]]; then for g in "${ORGS[@]}"; do ports+=("$(peer_pprof_port "$g")"); done; fi
-for name in "${cc_names[@]}"; do ports+=("${cc_addr[$name]##*:}"); done
+for name in "${cc_names[@]}"; do
+	ports+=("${cc_addr[$name]##*:}")
+	if [[ "${PEER_PPROF:-0}" == 1 ]]; then ports+=("$(cc_pprof_port "${cc_addr[$name]##*:}")"); fi
+done
 for p in "${ports[@]}"; do
 	port_listening "$p" && die "port $p is already in use (another network? set BASE_PORT, or run network/down.sh)"
 done
