@@ -52,6 +52,12 @@ import (
 // meanwhile (each block costs a signed checkpoint, each write an fsync).
 const DefaultBlockMaxWait = 10 * time.Millisecond
 
+// DefaultCacheBytes is the world-state read cache's default budget: about
+// 60,000 manifest documents, the open manifests of a busy province. A
+// handover whose manifest is not cached reads it from SQLite (about 30 µs
+// more on 2 cores).
+const DefaultCacheBytes = 256 << 20
+
 // Config configures a ledger. Only Path is required.
 type Config struct {
 	Path         string        // the SQLite file
@@ -59,7 +65,7 @@ type Config struct {
 	BlockMaxTx   int           // a block closes at this many transactions (default 500)
 	BlockMaxWait time.Duration // … or this long after its first transaction (default DefaultBlockMaxWait)
 	NoSync       bool          // tests only: skip fsync. The default is durable.
-	CacheBytes   int64         // world-state read cache budget (default 64 MiB; <0 disables)
+	CacheBytes   int64         // world-state read cache budget (default DefaultCacheBytes; <0 disables)
 	Readers      int           // read connections (default 8)
 	// VerifierKey, when set, is the note verifier key Verify trusts for
 	// checkpoint signatures instead of the one stored in the ledger file.
@@ -81,7 +87,7 @@ func (c Config) withDefaults() Config {
 		c.BlockMaxWait = DefaultBlockMaxWait
 	}
 	if c.CacheBytes == 0 {
-		c.CacheBytes = 64 << 20
+		c.CacheBytes = DefaultCacheBytes
 	}
 	if c.Readers <= 0 {
 		c.Readers = 8

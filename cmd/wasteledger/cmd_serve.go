@@ -47,6 +47,7 @@ type serveConfig struct {
 	LogFormat     string // text | json
 	LogLevel      string // debug | info | warn | error
 	BlockWait     time.Duration
+	StateCacheMiB int64
 	Demo          bool
 	DebugAddr     string // net/http/pprof, off by default
 	Holidays      string // holiday calendar file for the reconciler's working days
@@ -71,6 +72,8 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.LogLevel, "log-level", envDefault("log-level", "info"), "log level: debug, info (one line per request), warn, error (WASTELEDGER_LOG_LEVEL)")
 	wait, _ := time.ParseDuration(envDefault("block-wait", embedded.DefaultBlockMaxWait.String()))
 	fs.DurationVar(&c.BlockWait, "block-wait", wait, "embedded ledger: how long a block waits for more transactions (WASTELEDGER_BLOCK_WAIT)")
+	cache, _ := strconv.ParseInt(envDefault("state-cache", strconv.Itoa(embedded.DefaultCacheBytes>>20)), 10, 64)
+	fs.Int64Var(&c.StateCacheMiB, "state-cache", cache, "embedded ledger: world-state read cache, MiB; 0 or negative disables it (WASTELEDGER_STATE_CACHE)")
 	fs.StringVar(&c.Holidays, "holidays", envDefault("holidays", ""), "holiday calendar file (date,holiday|workday,name) added to the built-in one, for the reconciler's working-day deadlines (WASTELEDGER_HOLIDAYS)")
 	fs.StringVar(&c.Dismantlers, "dismantlers", envDefault("dismantlers", ""), "file of dismantling enterprises' credit codes, one a line (default: organisations named …拆解…) (WASTELEDGER_DISMANTLERS)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envDefault("debug-addr", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (WASTELEDGER_DEBUG_ADDR)")
@@ -212,7 +215,7 @@ func openApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, err
 	}
 	switch c.Ledger {
 	case "embedded":
-		l, err := ledger.OpenLocal(ctx, ledger.LocalConfig{Path: ledgerPath(c.Data), BlockMaxWait: c.BlockWait, Logger: log})
+		l, err := ledger.OpenLocal(ctx, ledger.LocalConfig{Path: ledgerPath(c.Data), BlockMaxWait: c.BlockWait, CacheBytes: cacheBytes(c.StateCacheMiB), Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -288,4 +291,13 @@ func printDemo(w io.Writer, base, data string, d *gateway.DemoInfo, fresh bool) 
 		fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/manifests/%s/history | jq '.items[] | {step, block, signers: [.signatures[]?.org]}'\n", base, sample)
 	}
 	fmt.Fprintln(w)
+}
+
+// cacheBytes turns --state-cache (MiB; negative disables) into
+// embedded.Config.CacheBytes, where 0 means the default.
+func cacheBytes(mib int64) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return mib << 20
 }

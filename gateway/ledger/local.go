@@ -36,6 +36,7 @@ type LocalConfig struct {
 	Path         string        // the ledger file, e.g. data/ledger.db
 	BlockMaxTx   int           // see embedded.Config
 	BlockMaxWait time.Duration // see embedded.Config
+	CacheBytes   int64         // see embedded.Config
 	NoSync       bool          // tests only
 	Logger       *slog.Logger
 }
@@ -43,7 +44,7 @@ type LocalConfig struct {
 // OpenLocal opens the embedded ledger at cfg.Path running the wasteledger
 // contract, creating it (and its directory) first when it does not exist.
 func OpenLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
-	ecfg := embedded.Config{Path: cfg.Path, BlockMaxTx: cfg.BlockMaxTx, BlockMaxWait: cfg.BlockMaxWait, NoSync: cfg.NoSync, Logger: cfg.Logger}
+	ecfg := embedded.Config{Path: cfg.Path, BlockMaxTx: cfg.BlockMaxTx, BlockMaxWait: cfg.BlockMaxWait, CacheBytes: cfg.CacheBytes, NoSync: cfg.NoSync, Logger: cfg.Logger}
 	if _, err := os.Stat(cfg.Path); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
