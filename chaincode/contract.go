@@ -245,7 +245,7 @@ func loadManifest(st State, id string) (*manifest.Manifest, []byte, error) {
 		return nil, nil, manifest.Errorf(manifest.NotFound, "manifest %s not found", id)
 	}
 	var m manifest.Manifest
-	if err := manifest.Decode(b, &m); err != nil {
+	if err := manifest.DecodeShared(b, &m); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
 	return &m, b, nil

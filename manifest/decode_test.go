@@ -39,10 +39,14 @@ func TestDecodersAgree(t *testing.T) {
 		if (ea == nil) != (eb == nil) || (ea == nil && !reflect.DeepEqual(a, b)) {
 			t.Errorf("%q:\nencoding/json %v %+v\nstrictJSON    %v %+v", in, ea, a, eb, b)
 		}
-		var m1, m2 Manifest
+		var m1, m2, m3 Manifest
 		ea, eb = json.Unmarshal([]byte(in), &m1), Decode([]byte(in), &m2)
 		if (ea == nil) != (eb == nil) || (ea == nil && !reflect.DeepEqual(m1, m2)) {
 			t.Errorf("%q as a manifest:\nencoding/json %v %+v\nDecode        %v %+v", in, ea, m1, eb, m2)
+		}
+		ec := DecodeShared([]byte(in), &m3)
+		if (ea == nil) != (ec == nil) || (ea == nil && !reflect.DeepEqual(m1, m3)) {
+			t.Errorf("%q as a manifest:\nencoding/json %v %+v\nDecodeShared  %v %+v", in, ea, m1, ec, m3)
 		}
 	}
 }

@@ -285,5 +285,12 @@ func TestDecodeRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(fast, std) {
 			t.Errorf("%s: manifest.Decode\n%+v\nencoding/json\n%+v", s, fast, std)
 		}
+		var shared manifest.Manifest
+		if err := manifest.DecodeShared(b, &shared); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if !reflect.DeepEqual(shared, std) {
+			t.Errorf("%s: manifest.DecodeShared\n%+v\nencoding/json\n%+v", s, shared, std)
+		}
 	}
 }

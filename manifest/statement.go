@@ -152,6 +152,17 @@ func strictJSON(b []byte, v any) error {
 // uses it for the documents it stored itself.
 func Decode(b []byte, v any) error { return sjson.Unmarshal(b, v) }
 
+// DecodeShared is Decode for bytes that never change afterwards, such as a
+// committed ledger value: the decoded strings share b's memory instead of
+// copying it.
+func DecodeShared(b []byte, v any) error {
+	r, err := sjson.Parse(b, v, sjson.DontCopyString)
+	if err == nil && len(bytes.TrimSpace(r)) != 0 {
+		return errTrailing
+	}
+	return err
+}
+
 // DecodeStrict decodes one JSON value, refusing unknown fields and trailing
 // data, into an Invalid error naming the problem.
 func DecodeStrict(b []byte, v any) error {
