@@ -1,6 +1,7 @@
 package jcs
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -81,6 +82,13 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
+		// Skip eight bytes at a time while none of them needs escaping.
+		for i+8 <= len(s) && !needsEscape8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
@@ -106,6 +114,16 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// needsEscape8 reports whether one of the eight bytes of w is '"', '\\' or
+// below 0x20. hasLess and hasZero are exact when no byte matches, since
+// only a matching byte starts a borrow; a match may also flag its
+// neighbours, which AppendString then looks at one by one.
+func needsEscape8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	return ((w-0x20*ones)&^w&highs)|hasZero(w^('"'*ones))|hasZero(w^('\\'*ones)) != 0
 }
 
 // compareUTF16 orders a and b (valid UTF-8) as arrays of UTF-16 code units,
