@@ -141,8 +141,11 @@ func emit(st State, e Event) error {
 		name string
 		doc  json.RawMessage
 	}{{"manifest", e.Manifest}, {"original", e.Original}, {"snapshot", e.Snapshot}}
+	size := 512 + len(e.Manifest) + len(e.Original) + len(e.Snapshot)
 	e.Manifest, e.Original, e.Snapshot = nil, nil, nil
-	b, err := sjson.Marshal(e) // as encoding/json writes it (TestEventsAsEncodingJSON)
+	// As encoding/json writes it (TestEventsAsEncodingJSON), into a buffer
+	// the documents fit in.
+	b, err := sjson.Append(make([]byte, 0, size), e, sjson.EscapeHTML|sjson.SortMapKeys)
 	if err != nil {
 		return manifest.Errorf(manifest.Internal, "encode event: %w", err)
 	}

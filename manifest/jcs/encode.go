@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -36,12 +37,28 @@ var (
 	numberType        = reflect.TypeFor[json.Number]()
 )
 
+// sizes holds, per type, the length of its latest encoding: the next
+// buffer starts a quarter larger, so that a document (which grows a step at
+// a time) is written without reallocating.
+var sizes sync.Map // reflect.Type → *atomic.Int64
+
 func fastMarshal(v any) ([]byte, error) {
 	if v == nil {
 		return []byte("null"), nil
 	}
 	rv := reflect.ValueOf(v)
-	return typeEncoder(rv.Type())(make([]byte, 0, 512), rv)
+	t := rv.Type()
+	last, ok := sizes.Load(t)
+	if !ok {
+		last, _ = sizes.LoadOrStore(t, new(atomic.Int64))
+	}
+	n := last.(*atomic.Int64)
+	hint := n.Load()
+	b, err := typeEncoder(t)(make([]byte, 0, max(512, hint+hint/4)), rv)
+	if err == nil {
+		n.Store(int64(len(b)))
+	}
+	return b, err
 }
 
 func typeEncoder(t reflect.Type) encoderFunc {
