@@ -18,6 +18,7 @@ import (
 	"wasteledger/chaincode/embedded"
 	"wasteledger/gateway"
 	"wasteledger/gateway/auth"
+	"wasteledger/gateway/index"
 	"wasteledger/gateway/ledger"
 	"wasteledger/gateway/ledger/fabricgw"
 	"wasteledger/gateway/store"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	LogLevel      string // debug | info | warn | error
 	BlockWait     time.Duration
 	StateCacheMiB int64
+	IndexLinger   time.Duration
 	Demo          bool
 	DebugAddr     string // net/http/pprof, off by default
 	Holidays      string // holiday calendar file for the reconciler's working days
@@ -73,6 +75,8 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 	wait, _ := time.ParseDuration(envDefault("block-wait", embedded.DefaultBlockMaxWait.String()))
 	fs.DurationVar(&c.BlockWait, "block-wait", wait, "embedded ledger: how long a block waits for more transactions (WASTELEDGER_BLOCK_WAIT)")
 	cache, _ := strconv.ParseInt(envDefault("state-cache", strconv.Itoa(embedded.DefaultCacheBytes>>20)), 10, 64)
+	linger, _ := time.ParseDuration(envDefault("index-linger", index.DefaultLinger.String()))
+	fs.DurationVar(&c.IndexLinger, "index-linger", linger, "under load, how long the index lets ledger events gather before applying them in one transaction; an event that finds it idle is applied at once (WASTELEDGER_INDEX_LINGER)")
 	fs.Int64Var(&c.StateCacheMiB, "state-cache", cache, "embedded ledger: world-state read cache, MiB; 0 or negative disables it (WASTELEDGER_STATE_CACHE)")
 	fs.StringVar(&c.Holidays, "holidays", envDefault("holidays", ""), "holiday calendar file (date,holiday|workday,name) added to the built-in one, for the reconciler's working-day deadlines (WASTELEDGER_HOLIDAYS)")
 	fs.StringVar(&c.Dismantlers, "dismantlers", envDefault("dismantlers", ""), "file of dismantling enterprises' credit codes, one a line (default: organisations named …拆解…) (WASTELEDGER_DISMANTLERS)")
