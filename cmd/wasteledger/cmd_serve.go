@@ -75,9 +75,9 @@ func serveFlags(e *env, name string, demo bool) (*flag.FlagSet, *serveConfig) {
 	wait, _ := time.ParseDuration(envDefault("block-wait", embedded.DefaultBlockMaxWait.String()))
 	fs.DurationVar(&c.BlockWait, "block-wait", wait, "embedded ledger: how long a block waits for more transactions (WASTELEDGER_BLOCK_WAIT)")
 	cache, _ := strconv.ParseInt(envDefault("state-cache", strconv.Itoa(embedded.DefaultCacheBytes>>20)), 10, 64)
+	fs.Int64Var(&c.StateCacheMiB, "state-cache", cache, "embedded ledger: world-state read cache, MiB; 0 or negative disables it (WASTELEDGER_STATE_CACHE)")
 	linger, _ := time.ParseDuration(envDefault("index-linger", index.DefaultLinger.String()))
 	fs.DurationVar(&c.IndexLinger, "index-linger", linger, "under load, how long the index lets ledger events gather before applying them in one transaction; an event that finds it idle is applied at once (WASTELEDGER_INDEX_LINGER)")
-	fs.Int64Var(&c.StateCacheMiB, "state-cache", cache, "embedded ledger: world-state read cache, MiB; 0 or negative disables it (WASTELEDGER_STATE_CACHE)")
 	fs.StringVar(&c.Holidays, "holidays", envDefault("holidays", ""), "holiday calendar file (date,holiday|workday,name) added to the built-in one, for the reconciler's working-day deadlines (WASTELEDGER_HOLIDAYS)")
 	fs.StringVar(&c.Dismantlers, "dismantlers", envDefault("dismantlers", ""), "file of dismantling enterprises' credit codes, one a line (default: organisations named …拆解…) (WASTELEDGER_DISMANTLERS)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envDefault("debug-addr", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (WASTELEDGER_DEBUG_ADDR)")
@@ -297,8 +297,8 @@ func printDemo(w io.Writer, base, data string, d *gateway.DemoInfo, fresh bool) 
 	fmt.Fprintln(w)
 }
 
-// cacheBytes turns --state-cache (MiB; negative disables) into
-// embedded.Config.CacheBytes, where 0 means the default.
+// cacheBytes turns --state-cache (MiB; 0 or negative disables the cache)
+// into embedded.Config.CacheBytes (where 0 would mean the default).
 func cacheBytes(mib int64) int64 {
 	if mib == 0 {
 		return -1
