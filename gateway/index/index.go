@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	migratepkg "wasteledger/internal/migrate"
 
@@ -55,6 +56,8 @@ type Index struct {
 	mu      sync.Mutex
 	status  Status
 	changed chan struct{} // closed and replaced after every applied batch
+	gen     atomic.Uint64 // bumped with every close of changed
+	pages   pageCache
 }
 
 // Status is where the follower is, for /readyz and /metrics.
@@ -179,6 +182,7 @@ func (ix *Index) Changed() <-chan struct{} {
 func (ix *Index) notify(update func(*Status)) {
 	ix.mu.Lock()
 	update(&ix.status)
+	ix.gen.Add(1)
 	close(ix.changed)
 	ix.changed = make(chan struct{})
 	ix.mu.Unlock()

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"wasteledger/manifest"
@@ -38,7 +40,86 @@ func RegionRange(code string) (lo, hi string, err error) {
 
 // List returns one page of manifests matching f, newest first (by creation
 // time, then number), with keyset pagination: pass Page.Next as f.After.
+// The page may be one computed for the same filter since the index last
+// changed, less than pageTTL ago: drivers' phones ask for what waits for
+// their company far more often than the follower applies a batch. The
+// items are shared: callers must not modify them.
 func (ix *Index) List(ctx context.Context, f Filter) (Page, error) {
+	key, gen, now := f.key(), ix.gen.Load(), time.Now()
+	if p, ok := ix.pages.get(key, gen, now); ok {
+		return p, nil
+	}
+	p, err := ix.list(ctx, f)
+	if err == nil && ix.gen.Load() == gen {
+		ix.pages.put(key, gen, now, p)
+	}
+	return p, err
+}
+
+// pageTTL bounds how long a cached page is served: the index's own writes
+// invalidate it at once, this covers another process writing the file
+// (reindex against a Fabric ledger while serve runs).
+const pageTTL = time.Second
+
+// pageCache holds the pages computed since the index last changed (gen).
+type pageCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]cachedPage
+}
+
+type cachedPage struct {
+	page Page
+	at   time.Time
+}
+
+const maxCachedPages = 1024
+
+func (c *pageCache) get(key string, gen uint64, now time.Time) (Page, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return Page{}, false
+	}
+	e, ok := c.m[key]
+	if !ok || now.Sub(e.at) >= pageTTL {
+		return Page{}, false
+	}
+	return e.page, true
+}
+
+func (c *pageCache) put(key string, gen uint64, at time.Time, p Page) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || len(c.m) >= maxCachedPages {
+		if gen < c.gen {
+			return // computed before a change another put already saw
+		}
+		c.gen, c.m = gen, make(map[string]cachedPage)
+	}
+	if c.m == nil {
+		c.m = make(map[string]cachedPage)
+	}
+	c.m[key] = cachedPage{page: p, at: at}
+}
+
+// key identifies the filter: every field, unambiguously.
+func (f Filter) key() string {
+	b := append(strconv.AppendInt(make([]byte, 0, 128), int64(len(f.Status)), 10), ':')
+	for _, s := range f.Status {
+		b = strconv.AppendQuote(b, string(s))
+	}
+	for _, s := range []string{f.Party, f.Code, f.Stream, f.Region, f.WaitingFor, f.After} {
+		b = append(strconv.AppendQuote(b, s), ';')
+	}
+	for _, t := range []time.Time{f.From, f.To} {
+		b = append(strconv.AppendInt(b, t.UnixNano(), 10), ';')
+		b = strconv.AppendBool(b, t.IsZero())
+	}
+	return string(strconv.AppendInt(b, int64(f.Limit), 10))
+}
+
+func (ix *Index) list(ctx context.Context, f Filter) (Page, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
