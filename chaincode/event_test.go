@@ -12,9 +12,9 @@ import (
 )
 
 // TestEventsAsEncodingJSON: the contract encodes its events with segmentio's
-// encoder (Append with Marshal's flags), which must write what encoding/json writes (HTML escaping, time
-// format, omitempty, base64 for bytes, map key order), byte for byte: the
-// event payloads are hashed into the ledger.
+// encoder (Append with Marshal's flags), which must write what encoding/json
+// writes (HTML escaping, time format, omitempty, base64 for bytes, map key
+// order), byte for byte: the event payloads are hashed into the ledger.
 func TestEventsAsEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 3, 1, 8, 30, 0, 123456000, time.UTC)
 	revoked := at.Add(time.Hour)

@@ -137,15 +137,15 @@ var errTrailing = errors.New("trailing data after JSON value")
 // strictJSON and Decode use segmentio/encoding/json, which decodes as
 // encoding/json does (TestDecodersAgree) in about half the time; decoding is
 // a tenth of a handover's cost in the contract.
-func strictJSON(b []byte, v any) error {
-	rest, err := sjson.Parse(b, v, sjson.DisallowUnknownFields)
-	if err != nil {
-		return err
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
+func strictJSON(b []byte, v any) error { return parseOne(b, v, sjson.DisallowUnknownFields) }
+
+// parseOne decodes the one JSON value b holds, refusing trailing data.
+func parseOne(b []byte, v any, flags sjson.ParseFlags) error {
+	rest, err := sjson.Parse(b, v, flags)
+	if err == nil && len(bytes.TrimSpace(rest)) != 0 {
 		return errTrailing
 	}
-	return nil
+	return err
 }
 
 // Decode decodes one JSON value the way json.Unmarshal does. The contract
@@ -155,13 +155,7 @@ func Decode(b []byte, v any) error { return sjson.Unmarshal(b, v) }
 // DecodeShared is Decode for bytes that never change afterwards, such as a
 // committed ledger value: the decoded strings share b's memory instead of
 // copying it.
-func DecodeShared(b []byte, v any) error {
-	r, err := sjson.Parse(b, v, sjson.DontCopyString)
-	if err == nil && len(bytes.TrimSpace(r)) != 0 {
-		return errTrailing
-	}
-	return err
-}
+func DecodeShared(b []byte, v any) error { return parseOne(b, v, sjson.DontCopyString) }
 
 // DecodeStrict decodes one JSON value, refusing unknown fields and trailing
 // data, into an Invalid error naming the problem.

@@ -219,7 +219,7 @@ func openApp(ctx context.Context, c *serveConfig, log *slog.Logger) (_ *app, err
 	}
 	switch c.Ledger {
 	case "embedded":
-		l, err := ledger.OpenLocal(ctx, ledger.LocalConfig{Path: ledgerPath(c.Data), BlockMaxWait: c.BlockWait, CacheBytes: cacheBytes(c.StateCacheMiB), Logger: log})
+		l, err := ledger.OpenLocal(ctx, ledger.LocalConfig{Path: ledgerPath(c.Data), BlockMaxWait: c.BlockWait, CacheBytes: offIfZero(c.StateCacheMiB << 20), Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -297,11 +297,12 @@ func printDemo(w io.Writer, base, data string, d *gateway.DemoInfo, fresh bool) 
 	fmt.Fprintln(w)
 }
 
-// cacheBytes turns --state-cache (MiB; 0 or negative disables the cache)
-// into embedded.Config.CacheBytes (where 0 would mean the default).
-func cacheBytes(mib int64) int64 {
-	if mib == 0 {
+// offIfZero turns a flag's 0 ("off", as for --state-cache and
+// --index-linger) into the -1 the packages' configurations read as off,
+// where 0 means their default.
+func offIfZero[T ~int64](v T) T {
+	if v == 0 {
 		return -1
 	}
-	return mib << 20
+	return v
 }

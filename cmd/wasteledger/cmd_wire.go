@@ -31,11 +31,7 @@ var regulatorCaller = chaincode.Caller{MSP: "RegulatorMSP", ID: "gateway"}
 // built, and returns a function that, given the server (whose Countersign
 // and keyring the driver API uses), returns their routes.
 func wireOthers(ctx context.Context, c *serveConfig, log *slog.Logger, deps *gateway.Deps, a *app) (func(*gateway.Server) ([][]httpx.Route, error), error) {
-	linger := c.IndexLinger
-	if linger == 0 {
-		linger = -1 // --index-linger 0: apply each batch at once (0 is the index's default)
-	}
-	ix, err := index.Open(ctx, index.Config{Path: filepath.Join(c.Data, index.DefaultFile), Linger: linger, Logger: log})
+	ix, err := index.Open(ctx, index.Config{Path: filepath.Join(c.Data, index.DefaultFile), Linger: offIfZero(c.IndexLinger), Logger: log})
 	if err != nil {
 		return nil, err
 	}

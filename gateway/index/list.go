@@ -91,14 +91,11 @@ func (c *pageCache) get(key string, gen uint64, now time.Time) (Page, bool) {
 func (c *pageCache) put(key string, gen uint64, at time.Time, p Page) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen || len(c.m) >= maxCachedPages {
-		if gen < c.gen {
-			return // computed before a change another put already saw
-		}
-		c.gen, c.m = gen, make(map[string]cachedPage)
+	if gen < c.gen {
+		return // computed before a change another put already saw
 	}
-	if c.m == nil {
-		c.m = make(map[string]cachedPage)
+	if c.m == nil || c.gen != gen || len(c.m) >= maxCachedPages {
+		c.gen, c.m = gen, make(map[string]cachedPage)
 	}
 	c.m[key] = cachedPage{page: p, at: at}
 }
