@@ -50,7 +50,7 @@ func BenchmarkEndorseHandover(b *testing.B) {
 	b.Run("contract", func(b *testing.B) {
 		cc := chaincode.New()
 		for i := 0; i < b.N; i++ {
-			st, err := NewState(h.l.newStub(creator, time.Now(), args...), chaincode.Caller{MSP: scenario.CarrierMSP, ID: "x"})
+			st, err := newState(h.l.newStub(creator, time.Now(), args...), chaincode.Caller{MSP: scenario.CarrierMSP, ID: "x"})
 			if err != nil {
 				b.Fatal(err)
 			}

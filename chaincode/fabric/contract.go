@@ -128,7 +128,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 		}
 	}()
 	stub := ctx.GetStub()
-	st, err := NewState(stub, callerOf(ctx))
+	st, err := newState(stub, callerOf(ctx))
 	if err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
 	}
@@ -144,6 +144,9 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	res, err := c.cc.Invoke(st, fn, bs)
 	if err != nil {
 		return "", err
+	}
+	if res, err = st.finish(res); err != nil {
+		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
 	}
 	return string(res), nil
 }

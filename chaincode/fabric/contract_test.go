@@ -18,6 +18,7 @@ import (
 
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/conformance"
+	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/chaincode/scenario"
 	"wasteledger/manifest"
 )
@@ -93,7 +94,13 @@ func (h *stubHost) finish(stub *fakeStub, res *peer.Response, commit bool) ([]by
 			return nil, stub, manifest.Errorf(manifest.Conflict, "%v", err)
 		}
 	}
-	return res.Payload, stub, nil
+	// What the gateway's Fabric backend does: restore the documents the
+	// response names from the transaction's write set.
+	out, err := docref.Decode(res.Payload, stub.written)
+	if err != nil {
+		h.t.Errorf("%s: response: %v", stub.args[0], err)
+	}
+	return out, stub, nil
 }
 
 func (h *stubHost) Submit(_ context.Context, c chaincode.Caller, fn string, args ...[]byte) ([]byte, error) {
@@ -289,12 +296,64 @@ func TestReadsBatched(t *testing.T) {
 	}
 }
 
+// A handover's new manifest document travels once: in the write set. The
+// response and the event name it, and restore to the document the
+// contract returned and emitted (what the embedded ledger serves).
+func TestDocumentTravelsOnce(t *testing.T) {
+	ctx := context.Background()
+	h := newStubHost(t)
+	w := scenario.NewWorld()
+	if err := w.Setup(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	trip := w.OilTrip(true)
+	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
+		t.Fatal(err)
+	}
+	st := trip.Statement(manifest.StepPickup)
+	st.Vehicle = trip.Plates[0]
+	body, err := scenario.Sign(st, trip.Producer, trip.Carriers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := h.l.newStub(h.ids.creator(t, scenario.CarrierMSP), time.Now(), []byte("Handover"), body)
+	res := h.cc.Invoke(stub)
+	if res.Status != 200 {
+		t.Fatal(res.Message)
+	}
+	doc := stub.writes[chaincode.ManifestKey(trip.ID())]
+	if len(doc) < docref.MinLen {
+		t.Fatalf("the handover wrote a %d-byte manifest", len(doc))
+	}
+	if !docref.Encoded(res.Payload) || len(res.Payload) > 64 {
+		t.Errorf("response is %d bytes (%.20q…), want a reference to the written manifest", len(res.Payload), res.Payload)
+	}
+	if len(stub.event.payload) > len(doc)/2 || bytes.Contains(stub.event.payload, doc) {
+		t.Errorf("event payload is %d bytes beside a %d-byte document: it repeats it", len(stub.event.payload), len(doc))
+	}
+	out, err := docref.Decode(res.Payload, stub.written)
+	if err != nil || !bytes.Equal(out, doc) {
+		t.Errorf("restored response = %.40q, %v; want the written document", out, err)
+	}
+	payload, err := docref.Decode(stub.event.payload, stub.written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev chaincode.Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "manifest.pickup" || !bytes.Equal(ev.Manifest, doc) || ev.Hash != manifest.Hash(doc) {
+		t.Errorf("restored event %s carries a %d-byte manifest (hash %s), want the written one (%s)", ev.Type, len(ev.Manifest), ev.Hash, manifest.Hash(doc))
+	}
+}
+
 func TestStateOverStub(t *testing.T) {
 	l := newFakeLedger()
 	at := time.Date(2026, 4, 1, 8, 30, 0, 123_000_000, time.FixedZone("CST", 8*3600))
 	write := func(kvs ...string) string {
 		s := l.newStub(nil, at, []byte("x"))
-		st, err := NewState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+		st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +371,7 @@ func TestStateOverStub(t *testing.T) {
 	tx2 := write("manifest~2", "v2")
 
 	s := l.newStub(nil, at, []byte("x"))
-	st, err := NewState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+	st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,6 +409,12 @@ func TestStateOverStub(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := st.Emit("f", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if s.event.set {
+		t.Error("the event was set before the transaction finished")
+	}
+	if _, err := st.finish(nil); err != nil {
 		t.Fatal(err)
 	}
 	if s.event.name != "f" || string(s.event.payload) != "2" {

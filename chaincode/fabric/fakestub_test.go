@@ -147,6 +147,12 @@ func (s *fakeStub) PutState(key string, value []byte) error {
 	return nil
 }
 
+// written is the transaction's write set as docref.Decode asks it.
+func (s *fakeStub) written(key string) ([]byte, bool) {
+	v, ok := s.writes[key]
+	return v, ok
+}
+
 func (s *fakeStub) SetEvent(name string, payload []byte) error {
 	if name == "" {
 		return fmt.Errorf("event name can not be empty string")

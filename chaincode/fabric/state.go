@@ -13,21 +13,35 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
 	"wasteledger/chaincode"
+	"wasteledger/chaincode/fabric/docref"
 )
 
 // state is a chaincode.State over one transaction's shim stub. Fabric gives
 // the semantics chaincode.State documents: GetState reads committed state
 // (never the transaction's own writes), PutState buffers, and the peer
 // re-validates reads and ranges at commit (MVCC, phantom reads).
+//
+// It keeps the transaction's writes and its event until finish, which
+// sets the event and returns the response with every written document
+// they repeat replaced by a reference (package docref): a document
+// travels once per transaction, in the write set.
 type state struct {
 	stub   shim.ChaincodeStubInterface
 	caller chaincode.Caller
 	txTime time.Time
+
+	writes []docref.Write
+	event  *event
 }
 
-// NewState returns the State of the transaction the stub belongs to, run by
+type event struct {
+	name    string
+	payload []byte
+}
+
+// newState returns the State of the transaction the stub belongs to, run by
 // caller. It fails when the proposal carries no usable timestamp.
-func NewState(stub shim.ChaincodeStubInterface, caller chaincode.Caller) (chaincode.State, error) {
+func newState(stub shim.ChaincodeStubInterface, caller chaincode.Caller) (*state, error) {
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
 		return nil, fmt.Errorf("transaction timestamp: %w", err)
@@ -47,7 +61,19 @@ func (s *state) Get(key string) ([]byte, error) { return s.stub.GetState(key) }
 // offer it is asked key by key by the shim itself.
 func (s *state) GetMany(keys []string) ([][]byte, error) { return s.stub.GetMultipleStates(keys...) }
 
-func (s *state) Put(key string, value []byte) error { return s.stub.PutState(key, value) }
+func (s *state) Put(key string, value []byte) error {
+	if err := s.stub.PutState(key, value); err != nil {
+		return err
+	}
+	for i := range s.writes {
+		if s.writes[i].Key == key { // the write set keeps a key's last value
+			s.writes[i].Value = value
+			return nil
+		}
+	}
+	s.writes = append(s.writes, docref.Write{Key: key, Value: value})
+	return nil
+}
 
 // rangeEnd is the exclusive end of a prefix range: no valid UTF-8 key that
 // starts with the prefix sorts at or after prefix+U+10FFFF (Fabric keys are
@@ -108,4 +134,21 @@ func (s *state) TxTime() time.Time { return s.txTime }
 
 func (s *state) Caller() chaincode.Caller { return s.caller }
 
-func (s *state) Emit(name string, payload []byte) error { return s.stub.SetEvent(name, payload) }
+func (s *state) Emit(name string, payload []byte) error {
+	if name == "" {
+		return fmt.Errorf("event name can not be empty string") // as the shim says it
+	}
+	s.event = &event{name: name, payload: payload}
+	return nil
+}
+
+// finish ends a successful transaction: it sets the event and returns the
+// response, each with the written documents it repeats referenced.
+func (s *state) finish(response []byte) ([]byte, error) {
+	if s.event != nil {
+		if err := s.stub.SetEvent(s.event.name, docref.Encode(s.event.payload, s.writes)); err != nil {
+			return nil, err
+		}
+	}
+	return docref.Encode(response, s.writes), nil
+}

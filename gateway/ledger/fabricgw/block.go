@@ -6,8 +6,12 @@ import (
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
+
+	"wasteledger/chaincode/fabric/docref"
 )
 
 // blockTx is one transaction of a block, as far as the ledger needs it.
@@ -20,6 +24,8 @@ type blockTx struct {
 	EventChaincode string
 	EventName      string
 	EventPayload   []byte
+	// The chaincode's response payload.
+	Response []byte
 }
 
 // parseBlock lists a block's transactions in order with their validation
@@ -51,6 +57,10 @@ func parseEnvelope(raw []byte, tx *blockTx) error {
 	if err := proto.Unmarshal(raw, env); err != nil {
 		return fmt.Errorf("envelope: %w", err)
 	}
+	return readEnvelope(env, tx)
+}
+
+func readEnvelope(env *common.Envelope, tx *blockTx) error {
 	payload := &common.Payload{}
 	if err := proto.Unmarshal(env.GetPayload(), payload); err != nil {
 		return fmt.Errorf("payload: %w", err)
@@ -83,6 +93,13 @@ func parseEnvelope(raw []byte, tx *blockTx) error {
 		if err := proto.Unmarshal(prp.GetExtension(), ca); err != nil {
 			return fmt.Errorf("chaincode action: %w", err)
 		}
+		// The response and the event name the documents the transaction
+		// writes rather than repeat them (package docref).
+		cc := ca.GetChaincodeId().GetName()
+		var err error
+		if tx.Response, err = restore(ca, cc, ca.GetResponse().GetPayload()); err != nil {
+			return fmt.Errorf("response: %w", err)
+		}
 		if len(ca.GetEvents()) == 0 {
 			continue
 		}
@@ -93,9 +110,65 @@ func parseEnvelope(raw []byte, tx *blockTx) error {
 		if ev.GetEventName() == "" {
 			continue
 		}
-		tx.EventChaincode, tx.EventName, tx.EventPayload = ev.GetChaincodeId(), ev.GetEventName(), ev.GetPayload()
+		tx.EventChaincode, tx.EventName = ev.GetChaincodeId(), ev.GetEventName()
+		if tx.EventPayload, err = restore(ca, ev.GetChaincodeId(), ev.GetPayload()); err != nil {
+			return fmt.Errorf("chaincode event: %w", err)
+		}
 	}
 	return nil
+}
+
+// restore returns payload with the documents it references taken from the
+// action's writes in the chaincode's namespace.
+func restore(ca *peer.ChaincodeAction, chaincode string, payload []byte) ([]byte, error) {
+	if !docref.Encoded(payload) {
+		return payload, nil
+	}
+	writes, err := writesOf(ca, chaincode)
+	if err != nil {
+		return nil, err
+	}
+	return docref.Decode(payload, func(key string) ([]byte, bool) {
+		for _, w := range writes {
+			if w.GetKey() == key && !w.GetIsDelete() {
+				return w.GetValue(), true
+			}
+		}
+		return nil, false
+	})
+}
+
+// writesOf lists the action's writes in the namespace.
+func writesOf(ca *peer.ChaincodeAction, namespace string) ([]*kvrwset.KVWrite, error) {
+	set := &rwset.TxReadWriteSet{}
+	if err := proto.Unmarshal(ca.GetResults(), set); err != nil {
+		return nil, fmt.Errorf("read-write set: %w", err)
+	}
+	for _, ns := range set.GetNsRwset() {
+		if ns.GetNamespace() != namespace {
+			continue
+		}
+		kv := &kvrwset.KVRWSet{}
+		if err := proto.Unmarshal(ns.GetRwset(), kv); err != nil {
+			return nil, fmt.Errorf("read-write set of %s: %w", namespace, err)
+		}
+		return kv.GetWrites(), nil
+	}
+	return nil, nil
+}
+
+// endorsedResponse is the chaincode response of an endorsed transaction
+// (client.Transaction.Bytes()) with its documents restored.
+func endorsedResponse(preparedTransaction []byte) ([]byte, error) {
+	pt := &gwproto.PreparedTransaction{}
+	if err := proto.Unmarshal(preparedTransaction, pt); err != nil {
+		return nil, fmt.Errorf("prepared transaction: %w", err)
+	}
+	var tx blockTx
+	if err := readEnvelope(pt.GetEnvelope(), &tx); err != nil {
+		return nil, err
+	}
+	return tx.Response, nil
 }
 
 // findTx returns the transaction with the id in the block.

@@ -1,18 +1,23 @@
 package fabricgw
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/gateway/ledger"
 )
 
@@ -23,6 +28,11 @@ type testTx struct {
 	chaincode string // "" = no event
 	event     string
 	config    bool
+	// Optional: the event payload and response as the chaincode set them,
+	// and the writes of each namespace.
+	payload  []byte
+	response []byte
+	writes   map[string][]docref.Write
 }
 
 var t0 = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
@@ -52,10 +62,23 @@ func makeBlock(num uint64, txs ...testTx) *common.Block {
 			Timestamp: timestamppb.New(t0.Add(time.Duration(num)*time.Minute + time.Duration(i)*time.Second))}
 		var data []byte
 		if !tx.config {
-			ca := &peer.ChaincodeAction{}
+			ca := &peer.ChaincodeAction{ChaincodeId: &peer.ChaincodeID{Name: tx.chaincode}, Response: &peer.Response{Status: 200, Payload: tx.response}}
 			if tx.chaincode != "" {
-				ca.Events = mustMarshal(&peer.ChaincodeEvent{ChaincodeId: tx.chaincode, TxId: tx.id, EventName: tx.event, Payload: []byte(`{"tx":"` + tx.id + `"}`)})
+				payload := tx.payload
+				if payload == nil {
+					payload = []byte(`{"tx":"` + tx.id + `"}`)
+				}
+				ca.Events = mustMarshal(&peer.ChaincodeEvent{ChaincodeId: tx.chaincode, TxId: tx.id, EventName: tx.event, Payload: payload})
 			}
+			set := &rwset.TxReadWriteSet{DataModel: rwset.TxReadWriteSet_KV}
+			for ns, ws := range tx.writes {
+				kv := &kvrwset.KVRWSet{}
+				for _, w := range ws {
+					kv.Writes = append(kv.Writes, &kvrwset.KVWrite{Key: w.Key, Value: w.Value})
+				}
+				set.NsRwset = append(set.NsRwset, &rwset.NsReadWriteSet{Namespace: ns, Rwset: mustMarshal(kv)})
+			}
+			ca.Results = mustMarshal(set)
 			prp := &peer.ProposalResponsePayload{Extension: mustMarshal(ca)}
 			cap := &peer.ChaincodeActionPayload{Action: &peer.ChaincodeEndorsedAction{ProposalResponsePayload: mustMarshal(prp)}}
 			data = mustMarshal(&peer.Transaction{Actions: []*peer.TransactionAction{{Payload: mustMarshal(cap)}}})
@@ -101,6 +124,46 @@ func TestParseBlock(t *testing.T) {
 	b.Metadata.Metadata[common.BlockMetadataIndex_TRANSACTIONS_FILTER] = nil
 	if _, err := parseBlock(b); err == nil {
 		t.Error("parseBlock accepted a block without validation codes")
+	}
+}
+
+// The chaincode's response and event name the documents the transaction
+// writes (package docref); parsing restores them from the write set of
+// the chaincode's own namespace, for blocks and for an endorsed
+// transaction alike.
+func TestDocumentsRestoredFromTheWriteSet(t *testing.T) {
+	doc := []byte(`{"id":"20264401000001","steps":"` + strings.Repeat("s", 2*docref.MinLen) + `"}`)
+	event := []byte(`{"type":"manifest.pickup","manifest":` + string(doc) + `}`)
+	mine := []docref.Write{{Key: "cap~x", Value: []byte("12")}, {Key: "manifest~20264401000001", Value: doc}}
+	other := []docref.Write{{Key: "manifest~20264401000001", Value: bytes.ToUpper(doc)}}
+	tx := testTx{id: "a", code: peer.TxValidationCode_VALID, chaincode: "wasteledger", event: "manifest.pickup",
+		payload: docref.Encode(event, mine), response: docref.Encode(doc, mine),
+		writes: map[string][]docref.Write{"other": other, "wasteledger": mine}}
+	if len(tx.payload)+len(tx.response) > len(event)-len(doc)+100 {
+		t.Fatalf("encoded event and response are %d bytes: the document is repeated", len(tx.payload)+len(tx.response))
+	}
+	b := makeBlock(3, tx)
+	txs, err := parseBlock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(txs[0].EventPayload, event) || !bytes.Equal(txs[0].Response, doc) {
+		t.Errorf("restored event %.60q…, response %.40q…; want the contract's", txs[0].EventPayload, txs[0].Response)
+	}
+	env := &common.Envelope{}
+	if err := proto.Unmarshal(b.Data.Data[0], env); err != nil {
+		t.Fatal(err)
+	}
+	prepared := mustMarshal(&gwproto.PreparedTransaction{TransactionId: "a", Envelope: env})
+	if got, err := endorsedResponse(prepared); err != nil || !bytes.Equal(got, doc) {
+		t.Errorf("endorsedResponse = %.40q…, %v; want the document", got, err)
+	}
+
+	// A reference the write set cannot answer is an error, not a silent
+	// half event.
+	tx.writes = map[string][]docref.Write{"other": other}
+	if _, err := parseBlock(makeBlock(3, tx)); err == nil || !strings.Contains(err.Error(), "writes no") {
+		t.Errorf("parseBlock with the document missing from the write set = %v, want an error", err)
 	}
 }
 

@@ -66,6 +66,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"wasteledger/chaincode"
+	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/gateway/ledger"
 	"wasteledger/manifest"
 )
@@ -321,6 +322,11 @@ func (l *Ledger) Evaluate(ctx context.Context, caller chaincode.Caller, fn strin
 		ectx, cancel := context.WithTimeout(ctx, l.o.evaluateTimeout)
 		out, err := g.cc.EvaluateWithContext(ectx, fn, client.WithBytesArguments(args...))
 		cancel()
+		if err == nil && docref.Encoded(out) {
+			e := manifest.Errorf(manifest.Invalid, "%s writes: its response names documents of a write set that an evaluation does not return; submit it", fn)
+			e.Op = fn
+			return nil, e
+		}
 		if err == nil {
 			return out, nil
 		}
@@ -477,6 +483,16 @@ func (l *Ledger) endorse(ctx context.Context, og *org, fn string, args [][]byte)
 		cancel()
 		if err == nil {
 			p := &pending{fn: fn, og: og, gw: i, tx: tx, id: tx.TransactionID(), result: tx.Result()}
+			if docref.Encoded(p.result) {
+				// The response names documents in the write set.
+				b, err := tx.Bytes()
+				if err == nil {
+					p.result, err = endorsedResponse(b)
+				}
+				if err != nil {
+					return nil, toError(fn, stageEndorse, fmt.Errorf("the response: %w", err))
+				}
+			}
 			if b, err := prop.Bytes(); err == nil {
 				p.time, _ = proposalTime(b)
 			}

@@ -1,0 +1,153 @@
+// Package docref lets a Fabric transaction carry each document it writes
+// once. A handover writes the manifest's next version (about 5 KB); the
+// contract also returns it and puts it in its event, and every copy is
+// signed by each endorser, ordered, replicated, validated and stored by
+// every peer. On Fabric the response and the event payload therefore name
+// a written value by its key instead of repeating it, and a reader that
+// holds the transaction restores them from its write set: the chaincode
+// adapter encodes (chaincode/fabric), the gateway's Fabric backend decodes
+// (gateway/ledger/fabricgw), so the contract and everything above the
+// ledger see the same bytes as on the embedded ledger.
+//
+// Format: a payload that does not start with byte 0 is literal. Otherwise
+// it is 0, a uvarint count, count × (uvarint offset, uvarint key length,
+// key), then the rest: the payload with each referenced value cut out.
+// Offsets are where each value starts in the restored payload, ascending.
+// Contract responses and event payloads are JSON or plain identifiers, so
+// they never start with 0; one that did would be encoded with no
+// reference, keeping the format unambiguous.
+package docref
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// MinLen is the size from which a written value is referenced rather than
+// repeated: below it the reference costs about as much as the value.
+const MinLen = 256
+
+const marker = 0
+
+// maxInt bounds every number read, far above any Fabric payload (100 MB).
+const maxInt = 1 << 40
+
+// Write is one key the transaction writes and its final value.
+type Write struct {
+	Key   string
+	Value []byte
+}
+
+// Encoded reports whether payload is in the reference form.
+func Encoded(payload []byte) bool { return len(payload) > 0 && payload[0] == marker }
+
+type ref struct {
+	at, n int
+	key   string
+}
+
+// Encode returns payload with the first occurrence of each value of
+// writes (MinLen bytes or more) replaced by a reference to its key; a
+// payload with nothing to reference is returned as it is.
+func Encode(payload []byte, writes []Write) []byte {
+	var refs []ref
+	for _, w := range writes {
+		if len(w.Value) < MinLen || len(w.Value) > len(payload) {
+			continue
+		}
+		if i := bytes.Index(payload, w.Value); i >= 0 {
+			refs = append(refs, ref{i, len(w.Value), w.Key})
+		}
+	}
+	if len(refs) == 0 && !Encoded(payload) {
+		return payload
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return a.at - b.at })
+	kept := refs[:0]
+	end := 0
+	for _, r := range refs {
+		if r.at >= end { // overlapping values: the earlier one wins
+			kept = append(kept, r)
+			end = r.at + r.n
+		}
+	}
+	size := 1 + binary.MaxVarintLen64 + len(payload)
+	for _, r := range kept {
+		size += 2*binary.MaxVarintLen64 + len(r.key) - r.n
+	}
+	out := make([]byte, 0, size)
+	out = append(out, marker)
+	out = binary.AppendUvarint(out, uint64(len(kept)))
+	for _, r := range kept {
+		out = binary.AppendUvarint(out, uint64(r.at))
+		out = binary.AppendUvarint(out, uint64(len(r.key)))
+		out = append(out, r.key...)
+	}
+	prev := 0
+	for _, r := range kept {
+		out = append(out, payload[prev:r.at]...)
+		prev = r.at + r.n
+	}
+	return append(out, payload[prev:]...)
+}
+
+// Decode restores an encoded payload, taking each referenced value from
+// value (the transaction's write set); a literal payload is returned as it
+// is. It fails when the payload is malformed or names a key that value
+// does not know.
+func Decode(payload []byte, value func(key string) ([]byte, bool)) ([]byte, error) {
+	if !Encoded(payload) {
+		return payload, nil
+	}
+	p := payload[1:]
+	uvarint := func(what string) (int, error) {
+		v, n := binary.Uvarint(p)
+		if n <= 0 || v > maxInt {
+			return 0, fmt.Errorf("document references: bad %s", what)
+		}
+		p = p[n:]
+		return int(v), nil
+	}
+	count, err := uvarint("count")
+	if err != nil {
+		return nil, err
+	}
+	if count > len(p) {
+		return nil, errors.New("document references: count exceeds the payload")
+	}
+	refs := make([]ref, count)
+	for i := range refs {
+		if refs[i].at, err = uvarint("offset"); err != nil {
+			return nil, err
+		}
+		n, err := uvarint("key length")
+		if err != nil {
+			return nil, err
+		}
+		if n > len(p) {
+			return nil, errors.New("document references: key beyond the payload")
+		}
+		refs[i].key, p = string(p[:n]), p[n:]
+	}
+	var out []byte
+	for _, r := range refs {
+		v, ok := value(r.key)
+		if !ok {
+			return nil, fmt.Errorf("document references: the transaction writes no %q", r.key)
+		}
+		lit := r.at - len(out)
+		if lit < 0 || lit > len(p) {
+			return nil, fmt.Errorf("document references: offset %d out of order or beyond the payload", r.at)
+		}
+		if out == nil {
+			out = make([]byte, 0, len(payload)+len(v)*len(refs))
+		}
+		out = append(out, p[:lit]...)
+		out = append(out, v...)
+		p = p[lit:]
+	}
+	return append(out, p...), nil
+}
