@@ -49,10 +49,21 @@ type Contract struct {
 	keys    decoded[manifest.Key]
 	permits decoded[manifest.Permit]
 	configs decoded[manifest.Config]
+	// Kept only by a contract serving endorsing peers (NewForPeers).
+	written  *routes
+	verified *verified
 }
 
 // New returns the contract.
 func New() *Contract { return &Contract{} }
+
+// NewForPeers returns the contract for a chaincode server. Every endorsing
+// peer that uses the server runs each proposal, and each of its reads is a
+// round trip to the peer: this contract remembers the party signatures
+// that verified and, for the manifest versions it wrote, the permits their
+// next step reads (read with the manifest, in one round trip). Neither
+// changes what a transaction reads, writes or answers.
+func NewForPeers() *Contract { return &Contract{written: &routes{}, verified: &verified{}} }
 
 type txFunc func(c *Contract, st State, args [][]byte) ([]byte, error)
 
@@ -627,7 +638,9 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b, emit(st, Event{Type: "manifest.created", Manifest: b, Hash: manifest.Hash(b), Original: origBytes})
+	h := manifest.Hash(b)
+	c.written.put(h, m)
+	return b, emit(st, Event{Type: "manifest.created", Manifest: b, Hash: h, Original: origBytes})
 }
 
 // claimUnit records that a battery unit travels on manifest id, refusing a
@@ -680,6 +693,18 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 			ahead = append(ahead, prefixOrg+p.Org, prefixKey+p.Key)
 		}
 	}
+	// The permits the step reads are named by the version the statement
+	// names (prev). When this contract wrote that version, it knows them
+	// and reads them in the same round trip. The read set does not depend
+	// on it: a step whose stored version is not prev fails below, and one
+	// whose version is prev reads exactly these permits either way.
+	if r, ok := c.written.get(s.Prev); ok {
+		for _, id := range permitsRead(r, s.Step) {
+			if id != "" {
+				ahead = append(ahead, prefixPerm+id)
+			}
+		}
+	}
 	if st, err = readAhead(st, ahead...); err != nil {
 		return nil, manifest.Errorf(manifest.Unavailable, "read: %w", err)
 	}
@@ -726,30 +751,24 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	if !hosted {
 		return fail(manifest.Errorf(manifest.Forbidden, "%s does not submit for any party of this statement", caller))
 	}
-	sigs, err := manifest.VerifySignatures(s, canonical, env.Signatures, keys, now)
+	verify := signature.Verify
+	if c.verified != nil {
+		verify = c.verified.verify
+	}
+	sigs, err := manifest.VerifySignatures(s, canonical, env.Signatures, keys, now, verify)
 	if err != nil {
 		return fail(err)
 	}
 
 	f := manifest.StepFacts{Now: now, Config: cfg, TxID: st.TxID()}
-	if m.ReceiverPermit != "" && (s.Step == manifest.StepSign || s.Step == manifest.StepDelivery || s.Step == manifest.StepReceive || s.Step == manifest.StepProcess) {
-		p, err := c.permit(st, m.ReceiverPermit)
-		if err != nil {
-			return fail(err)
-		}
-		f.ReceiverPermit = &p
-	}
-	if s.Step.Handover() {
-		leg := m.Leg + 1
-		if s.Step == manifest.StepDelivery {
-			leg = m.Leg
-		}
-		if leg >= 0 && leg < len(m.Legs) {
-			p, err := c.permit(st, m.Legs[leg].Permit)
+	permits := permitsRead(m, s.Step)
+	for i, target := range []**manifest.Permit{&f.ReceiverPermit, &f.CarrierPermit} {
+		if id := permits[i]; id != "" {
+			p, err := c.permit(st, id)
 			if err != nil {
 				return fail(err)
 			}
-			f.CarrierPermit = &p
+			*target = &p
 		}
 	}
 	var capKey string
@@ -776,7 +795,29 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	if err != nil {
 		return fail(err)
 	}
-	return b, emit(st, Event{Type: "manifest." + eventVerb(s.Step), Manifest: b, Hash: manifest.Hash(b)})
+	h := manifest.Hash(b)
+	c.written.put(h, m)
+	return b, emit(st, Event{Type: "manifest." + eventVerb(s.Step), Manifest: b, Hash: h})
+}
+
+// permitsRead names the permits a step on m reads, as ids: the receiver's
+// licence (or "") and the transport permit of the leg the handover is
+// about (or "").
+func permitsRead(m *manifest.Manifest, step manifest.Step) [2]string {
+	var ids [2]string
+	if m.ReceiverPermit != "" && (step == manifest.StepSign || step == manifest.StepDelivery || step == manifest.StepReceive || step == manifest.StepProcess) {
+		ids[0] = m.ReceiverPermit
+	}
+	if step.Handover() {
+		leg := m.Leg + 1
+		if step == manifest.StepDelivery {
+			leg = m.Leg
+		}
+		if leg >= 0 && leg < len(m.Legs) {
+			ids[1] = m.Legs[leg].Permit
+		}
+	}
+	return ids
 }
 
 func eventVerb(s manifest.Step) string {

@@ -24,7 +24,7 @@ func main() {
 		log.Error("config", "err", err)
 		os.Exit(2)
 	}
-	cc, err := fabric.NewChaincode(chaincode.New())
+	cc, err := fabric.NewChaincode(chaincode.NewForPeers())
 	if err != nil {
 		log.Error("contract", "err", err)
 		os.Exit(1)
