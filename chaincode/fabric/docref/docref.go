@@ -65,7 +65,8 @@ func Encode(payload []byte, writes []Write) []byte {
 	if len(refs) == 0 && !Encoded(payload) {
 		return payload
 	}
-	slices.SortFunc(refs, func(a, b ref) int { return a.at - b.at })
+	// By position, then in the order of writes: the same on every endorser.
+	slices.SortStableFunc(refs, func(a, b ref) int { return a.at - b.at })
 	kept := refs[:0]
 	end := 0
 	for _, r := range refs {
@@ -132,21 +133,32 @@ func Decode(payload []byte, value func(key string) ([]byte, bool)) ([]byte, erro
 		}
 		refs[i].key, p = string(p[:n]), p[n:]
 	}
-	var out []byte
-	for _, r := range refs {
+	// Each written value is referenced at most once (as Encode does), so
+	// the restored payload is never larger than the transaction: a
+	// payload from anyone cannot make the reader allocate more.
+	vals := make([][]byte, len(refs))
+	size := len(p)
+	for i, r := range refs {
+		for _, o := range refs[:i] {
+			if o.key == r.key {
+				return nil, fmt.Errorf("document references: %q referenced twice", r.key)
+			}
+		}
 		v, ok := value(r.key)
 		if !ok {
 			return nil, fmt.Errorf("document references: the transaction writes no %q", r.key)
 		}
+		vals[i] = v
+		size += len(v)
+	}
+	out := make([]byte, 0, size)
+	for i, r := range refs {
 		lit := r.at - len(out)
 		if lit < 0 || lit > len(p) {
 			return nil, fmt.Errorf("document references: offset %d out of order or beyond the payload", r.at)
 		}
-		if out == nil {
-			out = make([]byte, 0, len(payload)+len(v)*len(refs))
-		}
 		out = append(out, p[:lit]...)
-		out = append(out, v...)
+		out = append(out, vals[i]...)
 		p = p[lit:]
 	}
 	return append(out, p...), nil

@@ -64,7 +64,7 @@ func TestEncodeDecode(t *testing.T) {
 
 func TestDecodeRefuses(t *testing.T) {
 	doc := bytes.Repeat([]byte("d"), MinLen)
-	ws := []Write{{"k", doc}}
+	ws := []Write{{"k", doc}, {"j", doc}}
 	good := Encode(append([]byte("ab"), doc...), ws) // 0, 1, at 2, len 1, "k", "ab"
 	if want := "\x00\x01\x02\x01kab"; string(good) != want {
 		t.Fatalf("Encode = %q, want %q", good, want)
@@ -74,7 +74,8 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{"unknown key", "\x00\x01\x00\x01zab", `writes no "z"`},
 		{"offset beyond the payload", "\x00\x01\x09\x01kab", "offset 9"},
-		{"offsets out of order", "\x00\x02\x02\x01k\x00\x01kab", "offset 0"},
+		{"offsets out of order", "\x00\x02\x02\x01k\x00\x01jab", "offset 0"},
+		{"a value referenced twice", "\x00\x02\x00\x01k\x05\x01kab", "referenced twice"},
 		{"key beyond the payload", "\x00\x01\x00\x09k", "key beyond"},
 		{"count beyond the payload", "\x00\x7f", "count exceeds"},
 		{"truncated count", "\x00\x80", "bad count"},

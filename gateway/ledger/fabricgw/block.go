@@ -26,6 +26,11 @@ type blockTx struct {
 	EventPayload   []byte
 	// The chaincode's response payload.
 	Response []byte
+	// Why the response or the event payload could not be restored from
+	// the write set (package docref); they are then left as sent. Only an
+	// invalid transaction can carry such a payload: the contract's
+	// endorsements never do.
+	RestoreErr error
 }
 
 // parseBlock lists a block's transactions in order with their validation
@@ -96,9 +101,11 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 		// The response and the event name the documents the transaction
 		// writes rather than repeat them (package docref).
 		cc := ca.GetChaincodeId().GetName()
-		var err error
-		if tx.Response, err = restore(ca, cc, ca.GetResponse().GetPayload()); err != nil {
-			return fmt.Errorf("response: %w", err)
+		tx.Response = ca.GetResponse().GetPayload()
+		if r, err := restore(ca, cc, tx.Response); err != nil {
+			tx.RestoreErr = fmt.Errorf("response: %w", err)
+		} else {
+			tx.Response = r
 		}
 		if len(ca.GetEvents()) == 0 {
 			continue
@@ -110,9 +117,11 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 		if ev.GetEventName() == "" {
 			continue
 		}
-		tx.EventChaincode, tx.EventName = ev.GetChaincodeId(), ev.GetEventName()
-		if tx.EventPayload, err = restore(ca, ev.GetChaincodeId(), ev.GetPayload()); err != nil {
-			return fmt.Errorf("chaincode event: %w", err)
+		tx.EventChaincode, tx.EventName, tx.EventPayload = ev.GetChaincodeId(), ev.GetEventName(), ev.GetPayload()
+		if p, err := restore(ca, ev.GetChaincodeId(), tx.EventPayload); err != nil {
+			tx.RestoreErr = fmt.Errorf("chaincode event: %w", err)
+		} else {
+			tx.EventPayload = p
 		}
 	}
 	return nil
@@ -168,7 +177,7 @@ func endorsedResponse(preparedTransaction []byte) ([]byte, error) {
 	if err := readEnvelope(pt.GetEnvelope(), &tx); err != nil {
 		return nil, err
 	}
-	return tx.Response, nil
+	return tx.Response, tx.RestoreErr
 }
 
 // findTx returns the transaction with the id in the block.

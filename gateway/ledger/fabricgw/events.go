@@ -216,6 +216,9 @@ func (f *follower) events(b *common.Block) ([]ledger.Event, error) {
 		if tx.Code != peer.TxValidationCode_VALID || tx.EventName == "" || tx.EventChaincode != f.chaincode {
 			continue
 		}
+		if tx.RestoreErr != nil {
+			return nil, fmt.Errorf("block %d transaction %d: %w", b.GetHeader().GetNumber(), tx.Index, tx.RestoreErr)
+		}
 		evs = append(evs, ledger.Event{
 			Cursor: ledger.Cursor{Block: b.GetHeader().GetNumber(), Tx: tx.Index},
 			TxID:   tx.TxID, Time: tx.Time, Name: tx.EventName, Payload: tx.EventPayload,
