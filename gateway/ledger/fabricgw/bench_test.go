@@ -27,6 +27,9 @@ import (
 //   - cc=putstate: network/putstatecc's Put of a 200-byte value
 //     ($FABRIC_BENCH_PUT_BYTES to change), the smallest useful transaction
 //     — Fabric's own cost;
+//   - cc=putstate-doc: the same Put of a 4,800-byte value, the size of a
+//     manifest version in the middle of a trip ($FABRIC_BENCH_DOC_BYTES;
+//     0 leaves it out) — what writing a handover's document costs alone;
 //   - cc=wasteledger: a signed handover (pickup, relay or delivery of a
 //     two-leg trip), with two P-256 party signatures verified by the
 //     contract on every endorsing peer.
@@ -53,7 +56,10 @@ func BenchmarkFabric(b *testing.B) {
 	}
 	for _, c := range levels {
 		b.Run(fmt.Sprintf("clients=%d", c), func(b *testing.B) {
-			b.Run("cc=putstate", func(b *testing.B) { benchPut(b, c) })
+			b.Run("cc=putstate", func(b *testing.B) { benchPut(b, c, envBytes(b, "FABRIC_BENCH_PUT_BYTES", 200)) })
+			if n := envBytes(b, "FABRIC_BENCH_DOC_BYTES", 4800); n > 0 {
+				b.Run("cc=putstate-doc", func(b *testing.B) { benchPut(b, c, n) })
+			}
 			b.Run("cc=wasteledger", func(b *testing.B) { benchHandover(b, c) })
 		})
 	}
@@ -214,13 +220,26 @@ func cpuByProcess() (float64, map[string]float64) {
 	return total, by
 }
 
-func benchPut(b *testing.B, clients int) {
+// envBytes is a value size from the environment: 0 or at least 40 bytes
+// (the JSON around the filler).
+func envBytes(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n != 0 && n < 40 {
+		b.Fatalf("%s=%q: want 0 or a size of at least 40 bytes", name, v)
+	}
+	return n
+}
+
+func benchPut(b *testing.B, clients, size int) {
+	if size < 40 {
+		b.Fatalf("a Put of %d bytes: want at least 40", size)
+	}
 	benchSetup(b)
 	run := bench.runs.Add(1)
-	size := 200
-	if v, err := strconv.Atoi(os.Getenv("FABRIC_BENCH_PUT_BYTES")); err == nil && v >= 40 {
-		size = v
-	}
 	value := []byte(`{"v":1,"type":"bench","note":"` + strings.Repeat("x", size-34) + `"}`)
 	orgs := map[string]*org{}
 	for _, msp := range submitters {
