@@ -11,21 +11,44 @@ import (
 	"wasteledger/manifest/signature"
 )
 
+// recent is a map bounded to maxRecent entries, emptied when full: the
+// caches below only ever hold what a few thousand recent transactions
+// need again.
+type recent[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+// maxRecent bounds each cache.
+const maxRecent = 4096
+
+func (r *recent[K, V]) get(k K) (V, bool) {
+	r.mu.RLock()
+	v, ok := r.m[k]
+	r.mu.RUnlock()
+	return v, ok
+}
+
+func (r *recent[K, V]) put(k K, v V) {
+	r.mu.Lock()
+	if r.m == nil || len(r.m) >= maxRecent {
+		r.m = make(map[K]V)
+	}
+	r.m[k] = v
+	r.mu.Unlock()
+}
+
 // decoded caches the decoding of small documents that nearly every
 // transaction reads — organisations, keys, permits, the configuration — by
 // their exact bytes. A cached value is what manifest.Decode of those bytes
 // returns, so the cache can never make two peers (or a replay) decide
 // differently; it only saves decoding the same bytes again. Values are
 // shared: callers copy before changing a slice or pointer in them.
-type decoded[T any] struct {
-	mu sync.RWMutex
-	m  map[string]T
-}
-
-// maxDecoded bounds each cache; it is cleared when full.
-const maxDecoded = 4096
+type decoded[T any] struct{ recent[string, T] }
 
 func (c *decoded[T]) decode(b []byte, v *T) error {
+	// Looked up in place rather than through get: m[string(b)] does not
+	// copy the bytes, a string argument would (a hot path: every read).
 	c.mu.RLock()
 	d, ok := c.m[string(b)]
 	c.mu.RUnlock()
@@ -36,12 +59,7 @@ func (c *decoded[T]) decode(b []byte, v *T) error {
 	if err := manifest.Decode(b, v); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxDecoded {
-		c.m = make(map[string]T)
-	}
-	c.m[string(b)] = *v
-	c.mu.Unlock()
+	c.put(string(b), *v)
 	return nil
 }
 
@@ -49,33 +67,22 @@ func (c *decoded[T]) decode(b []byte, v *T) error {
 // contract wrote will read besides the manifest itself: the permits it
 // names (see permitsRead). The hash names exactly one version, so an entry
 // can never be wrong, only missing (another peer's chaincode wrote it, or
-// it was dropped).
+// it was dropped). It holds only the fields permitsRead looks at.
 type routes struct {
-	mu sync.Mutex
-	m  map[string]*manifest.Manifest // only the fields permitsRead looks at
+	recent[string, *manifest.Manifest]
 }
 
-func (r *routes) put(hash string, m *manifest.Manifest) {
-	if r == nil {
-		return
+func (r *routes) remember(hash string, m *manifest.Manifest) {
+	if r != nil {
+		r.put(hash, &manifest.Manifest{Leg: m.Leg, Draft: manifest.Draft{ReceiverPermit: m.ReceiverPermit, Legs: slices.Clone(m.Legs)}})
 	}
-	v := &manifest.Manifest{Leg: m.Leg, Draft: manifest.Draft{ReceiverPermit: m.ReceiverPermit, Legs: slices.Clone(m.Legs)}}
-	r.mu.Lock()
-	if r.m == nil || len(r.m) >= maxDecoded {
-		r.m = make(map[string]*manifest.Manifest)
-	}
-	r.m[hash] = v
-	r.mu.Unlock()
 }
 
-func (r *routes) get(hash string) (*manifest.Manifest, bool) {
+func (r *routes) of(hash string) (*manifest.Manifest, bool) {
 	if r == nil {
 		return nil, false
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, ok := r.m[hash]
-	return v, ok
+	return r.get(hash)
 }
 
 // verified remembers the party signatures that verified lately, by a
@@ -85,8 +92,7 @@ func (r *routes) get(hash string) (*manifest.Manifest, bool) {
 // proposal each: the two P-256 verifications of a handover are done once
 // per transaction instead of once per endorsement. Failures are not kept.
 type verified struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]struct{}
+	recent[[sha256.Size]byte, struct{}]
 }
 
 func (v *verified) verify(pub *ecdsa.PublicKey, message []byte, sig string) error {
@@ -105,20 +111,12 @@ func (v *verified) verify(pub *ecdsa.PublicKey, message []byte, sig string) erro
 	}
 	var id [sha256.Size]byte
 	h.Sum(id[:0])
-	v.mu.Lock()
-	_, ok := v.m[id]
-	v.mu.Unlock()
-	if ok {
+	if _, ok := v.get(id); ok {
 		return nil
 	}
 	if err := signature.Verify(pub, message, sig); err != nil {
 		return err
 	}
-	v.mu.Lock()
-	if v.m == nil || len(v.m) >= maxDecoded {
-		v.m = make(map[[sha256.Size]byte]struct{})
-	}
-	v.m[id] = struct{}{}
-	v.mu.Unlock()
+	v.put(id, struct{}{})
 	return nil
 }

@@ -639,7 +639,7 @@ func (c *Contract) createManifest(st State, args [][]byte) ([]byte, error) {
 		return nil, err
 	}
 	h := manifest.Hash(b)
-	c.written.put(h, m)
+	c.written.remember(h, m)
 	return b, emit(st, Event{Type: "manifest.created", Manifest: b, Hash: h, Original: origBytes})
 }
 
@@ -698,7 +698,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	// and reads them in the same round trip. The read set does not depend
 	// on it: a step whose stored version is not prev fails below, and one
 	// whose version is prev reads exactly these permits either way.
-	if r, ok := c.written.get(s.Prev); ok {
+	if r, ok := c.written.of(s.Prev); ok {
 		for _, id := range permitsRead(r, s.Step) {
 			if id != "" {
 				ahead = append(ahead, prefixPerm+id)
@@ -796,7 +796,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 		return fail(err)
 	}
 	h := manifest.Hash(b)
-	c.written.put(h, m)
+	c.written.remember(h, m)
 	return b, emit(st, Event{Type: "manifest." + eventVerb(s.Step), Manifest: b, Hash: h})
 }
 

@@ -269,6 +269,22 @@ func TestPanicBecomesInternalError(t *testing.T) {
 	}
 }
 
+// signedTrip is a two-leg oil trip signed by its producer, on a world set
+// up through h.
+func signedTrip(tb testing.TB, h *stubHost) *scenario.Trip {
+	tb.Helper()
+	ctx := context.Background()
+	w := scenario.NewWorld()
+	if err := w.Setup(ctx, h); err != nil {
+		tb.Fatal(err)
+	}
+	trip := w.OilTrip(true)
+	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
+		tb.Fatal(err)
+	}
+	return trip
+}
+
 // Creating a manifest reads what it needs in two requests to the peer
 // (GetMultipleStates), not one request per key; a handover of a version
 // the same chaincode wrote, in one.
@@ -301,36 +317,20 @@ func TestReadsBatched(t *testing.T) {
 // reads the permits in a second request, and its endorsement is the same
 // byte for byte: response, read set, write set and event.
 func TestWarmAndColdEndorsersAgree(t *testing.T) {
-	ctx := context.Background()
 	h := newStubHost(t)
-	w := scenario.NewWorld()
-	if err := w.Setup(ctx, h); err != nil {
-		t.Fatal(err)
-	}
-	trip := w.OilTrip(true)
-	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []manifest.Step{manifest.StepPickup, manifest.StepRelay, manifest.StepDelivery} {
+	trip := signedTrip(t, h)
+	for i := range len(trip.Carriers) + 1 { // pickup, relay, delivery
 		cold, err := NewChaincode(chaincode.NewForPeers())
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := trip.Statement(step)
-		var signers []*scenario.Party
-		switch step {
-		case manifest.StepPickup:
-			st.Vehicle, signers = trip.Plates[0], []*scenario.Party{trip.Producer, trip.Carriers[0]}
-		case manifest.StepRelay:
-			st.Vehicle, signers = trip.Plates[1], []*scenario.Party{trip.Carriers[0], trip.Carriers[1]}
-		default:
-			st.Vehicle, signers = trip.Plates[1], []*scenario.Party{trip.Carriers[1], trip.Receiver}
-		}
-		body, err := scenario.Sign(st, signers...)
+		st, from, to := trip.Handover(i)
+		step := st.Step
+		body, err := scenario.Sign(st, from, to)
 		if err != nil {
 			t.Fatal(err)
 		}
-		warm := h.l.newStub(h.ids.creator(t, signers[1].Caller().MSP), time.Now(), []byte("Handover"), body)
+		warm := h.l.newStub(h.ids.creator(t, to.Caller().MSP), time.Now(), []byte("Handover"), body)
 		other := h.l.newStub(warm.creator, warm.ts.AsTime(), warm.args...)
 		other.txID = warm.txID
 		rw, rc := h.cc.Invoke(warm), cold.Invoke(other)
@@ -355,19 +355,9 @@ func TestWarmAndColdEndorsersAgree(t *testing.T) {
 // response and the event name it, and restore to the document the
 // contract returned and emitted (what the embedded ledger serves).
 func TestDocumentTravelsOnce(t *testing.T) {
-	ctx := context.Background()
 	h := newStubHost(t)
-	w := scenario.NewWorld()
-	if err := w.Setup(ctx, h); err != nil {
-		t.Fatal(err)
-	}
-	trip := w.OilTrip(true)
-	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
-		t.Fatal(err)
-	}
-	st := trip.Statement(manifest.StepPickup)
-	st.Vehicle = trip.Plates[0]
-	body, err := scenario.Sign(st, trip.Producer, trip.Carriers[0])
+	trip := signedTrip(t, h)
+	body, err := scenario.Sign(trip.Handover(0))
 	if err != nil {
 		t.Fatal(err)
 	}

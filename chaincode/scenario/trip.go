@@ -58,25 +58,37 @@ func (t *Trip) SignByProducer(ctx context.Context, h Host) error {
 	return t.Submit(ctx, h, "SignManifest", t.Statement(manifest.StepSign), t.Producer)
 }
 
-// Pickup hands the waste from the producer to the first carrier.
-func (t *Trip) Pickup(ctx context.Context, h Host) error {
-	st := t.Statement(manifest.StepPickup)
-	st.Vehicle = t.Plates[0]
-	return t.Submit(ctx, h, "Handover", st, t.Producer, t.Carriers[0])
+// Handover is the trip's i-th handover, unsigned, and the parties that
+// sign it: 0 is the pickup, 1 … len(Carriers)-1 the relays,
+// len(Carriers) the delivery. The receiving party (to) submits it.
+func (t *Trip) Handover(i int) (st manifest.Statement, from, to *Party) {
+	last := len(t.Carriers)
+	switch {
+	case i == 0:
+		st, from, to = t.Statement(manifest.StepPickup), t.Producer, t.Carriers[0]
+	case i < last:
+		st, from, to = t.Statement(manifest.StepRelay), t.Carriers[i-1], t.Carriers[i]
+	default:
+		st, from, to = t.Statement(manifest.StepDelivery), t.Carriers[last-1], t.Receiver
+	}
+	st.Vehicle = t.Plates[min(i, len(t.Plates)-1)]
+	return st, from, to
 }
 
-// Relay hands the waste from carrier i to carrier i+1.
-func (t *Trip) Relay(ctx context.Context, h Host, i int) error {
-	st := t.Statement(manifest.StepRelay)
-	st.Vehicle = t.Plates[i+1]
-	return t.Submit(ctx, h, "Handover", st, t.Carriers[i], t.Carriers[i+1])
+func (t *Trip) handover(ctx context.Context, h Host, i int) error {
+	st, from, to := t.Handover(i)
+	return t.Submit(ctx, h, "Handover", st, from, to)
 }
+
+// Pickup hands the waste from the producer to the first carrier.
+func (t *Trip) Pickup(ctx context.Context, h Host) error { return t.handover(ctx, h, 0) }
+
+// Relay hands the waste from carrier i to carrier i+1.
+func (t *Trip) Relay(ctx context.Context, h Host, i int) error { return t.handover(ctx, h, i+1) }
 
 // Deliver hands the waste from the last carrier to the receiver.
 func (t *Trip) Deliver(ctx context.Context, h Host) error {
-	st := t.Statement(manifest.StepDelivery)
-	st.Vehicle = t.Plates[len(t.Plates)-1]
-	return t.Submit(ctx, h, "Handover", st, t.Carriers[len(t.Carriers)-1], t.Receiver)
+	return t.handover(ctx, h, len(t.Carriers))
 }
 
 // ReceiveAll records every line accepted at its declared quantity, or at the

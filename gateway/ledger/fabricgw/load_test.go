@@ -136,21 +136,9 @@ func (r *tripRun) done() bool { return r.next > r.legs }
 
 // signNext signs the next handover statement and names its submitter.
 func (r *tripRun) signNext() (body []byte, submitter *scenario.Party, step manifest.Step, err error) {
-	tr := r.trip
-	var from, to *scenario.Party
-	var plate string
-	switch {
-	case r.next == 0:
-		step, from, to, plate = manifest.StepPickup, tr.Producer, tr.Carriers[0], tr.Plates[0]
-	case r.next < r.legs:
-		step, from, to, plate = manifest.StepRelay, tr.Carriers[r.next-1], tr.Carriers[r.next], tr.Plates[r.next]
-	default:
-		step, from, to, plate = manifest.StepDelivery, tr.Carriers[r.legs-1], tr.Receiver, tr.Plates[r.legs-1]
-	}
-	st := tr.Statement(step)
-	st.Vehicle = plate
+	st, from, to := r.trip.Handover(r.next)
 	body, err = scenario.Sign(st, from, to)
-	return body, to, step, err
+	return body, to, st.Step, err
 }
 
 // handover submits the next handover.
