@@ -10,6 +10,7 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/serializer"
 
 	"wasteledger/chaincode"
+	"wasteledger/chaincode/fabric/packed"
 	"wasteledger/manifest"
 )
 
@@ -28,7 +29,8 @@ const Name = "wasteledger"
 // the chaincode response's message and the client parses the code back.
 type Contract struct {
 	contractapi.Contract
-	cc chaincode.Invoker
+	cc     chaincode.Invoker
+	values packed.Cache // the stored form of large values, shared by all transactions
 }
 
 // NewContract returns the Fabric contract over cc (usually chaincode.New()).
@@ -128,7 +130,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 		}
 	}()
 	stub := ctx.GetStub()
-	st, err := newState(stub, callerOf(ctx))
+	st, err := newState(stub, callerOf(ctx), &c.values)
 	if err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/conformance"
 	"wasteledger/chaincode/fabric/docref"
+	"wasteledger/chaincode/fabric/packed"
 	"wasteledger/chaincode/scenario"
 	"wasteledger/manifest"
 )
@@ -347,7 +348,9 @@ func TestWarmAndColdEndorsersAgree(t *testing.T) {
 		if err := warm.commit(); err != nil {
 			t.Fatal(err)
 		}
-		trip.Doc = warm.writes[chaincode.ManifestKey(trip.ID())]
+		if trip.Doc, err = packed.Decode(warm.writes[chaincode.ManifestKey(trip.ID())]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -366,9 +369,16 @@ func TestDocumentTravelsOnce(t *testing.T) {
 	if res.Status != 200 {
 		t.Fatal(res.Message)
 	}
-	doc := stub.writes[chaincode.ManifestKey(trip.ID())]
+	stored := stub.writes[chaincode.ManifestKey(trip.ID())]
+	doc, err := packed.Decode(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(doc) < docref.MinLen {
 		t.Fatalf("the handover wrote a %d-byte manifest", len(doc))
+	}
+	if !packed.Packed(stored) || 10*len(stored) > 6*len(doc) {
+		t.Errorf("the %d-byte manifest is stored in %d bytes (packed %v), want it packed to 60 %% or less", len(doc), len(stored), packed.Packed(stored))
 	}
 	if !docref.Encoded(res.Payload) || len(res.Payload) > 64 {
 		t.Errorf("response is %d bytes (%.20q…), want a reference to the written manifest", len(res.Payload), res.Payload)
@@ -398,7 +408,7 @@ func TestStateOverStub(t *testing.T) {
 	at := time.Date(2026, 4, 1, 8, 30, 0, 123_000_000, time.FixedZone("CST", 8*3600))
 	write := func(kvs ...string) string {
 		s := l.newStub(nil, at, []byte("x"))
-		st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+		st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"}, &packed.Cache{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +426,7 @@ func TestStateOverStub(t *testing.T) {
 	tx2 := write("manifest~2", "v2")
 
 	s := l.newStub(nil, at, []byte("x"))
-	st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"})
+	st, err := newState(s, chaincode.Caller{MSP: "ProducerMSP", ID: "u"}, &packed.Cache{})
 	if err != nil {
 		t.Fatal(err)
 	}

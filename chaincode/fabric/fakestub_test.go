@@ -21,6 +21,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"wasteledger/chaincode/fabric/packed"
 )
 
 // fakeLedger is a hand-written stand-in for a peer's world state: committed
@@ -147,10 +149,15 @@ func (s *fakeStub) PutState(key string, value []byte) error {
 	return nil
 }
 
-// written is the transaction's write set as docref.Decode asks it.
+// written is the transaction's write set as docref.Decode asks it: the
+// values as the contract wrote them, unpacked.
 func (s *fakeStub) written(key string) ([]byte, bool) {
 	v, ok := s.writes[key]
-	return v, ok
+	if !ok {
+		return nil, false
+	}
+	v, err := packed.Decode(v)
+	return v, err == nil
 }
 
 func (s *fakeStub) SetEvent(name string, payload []byte) error {

@@ -14,12 +14,16 @@ import (
 
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/fabric/docref"
+	"wasteledger/chaincode/fabric/packed"
 )
 
 // state is a chaincode.State over one transaction's shim stub. Fabric gives
 // the semantics chaincode.State documents: GetState reads committed state
 // (never the transaction's own writes), PutState buffers, and the peer
 // re-validates reads and ranges at commit (MVCC, phantom reads).
+//
+// Values of MinLen bytes or more are stored packed (package packed) and
+// read back as written.
 //
 // It keeps the transaction's writes and its event until finish, which
 // sets the event and returns the response with every written document
@@ -29,6 +33,7 @@ type state struct {
 	stub   shim.ChaincodeStubInterface
 	caller chaincode.Caller
 	txTime time.Time
+	values *packed.Cache
 
 	writes []docref.Write
 	event  *event
@@ -40,8 +45,9 @@ type event struct {
 }
 
 // newState returns the State of the transaction the stub belongs to, run by
-// caller. It fails when the proposal carries no usable timestamp.
-func newState(stub shim.ChaincodeStubInterface, caller chaincode.Caller) (*state, error) {
+// caller, packing and unpacking values through values. It fails when the
+// proposal carries no usable timestamp.
+func newState(stub shim.ChaincodeStubInterface, caller chaincode.Caller, values *packed.Cache) (*state, error) {
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
 		return nil, fmt.Errorf("transaction timestamp: %w", err)
@@ -52,17 +58,46 @@ func newState(stub shim.ChaincodeStubInterface, caller chaincode.Caller) (*state
 	if err := ts.CheckValid(); err != nil {
 		return nil, fmt.Errorf("transaction timestamp: %w", err)
 	}
-	return &state{stub: stub, caller: caller, txTime: ts.AsTime().UTC()}, nil
+	return &state{stub: stub, caller: caller, txTime: ts.AsTime().UTC(), values: values}, nil
 }
 
-func (s *state) Get(key string) ([]byte, error) { return s.stub.GetState(key) }
+// unpack returns the value stored as b.
+func (s *state) unpack(key string, b []byte) ([]byte, error) {
+	v, err := s.values.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return v, nil
+}
+
+func (s *state) Get(key string) ([]byte, error) {
+	b, err := s.stub.GetState(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.unpack(key, b)
+}
 
 // GetMany reads the keys in one request to the peer; a peer that does not
 // offer it is asked key by key by the shim itself.
-func (s *state) GetMany(keys []string) ([][]byte, error) { return s.stub.GetMultipleStates(keys...) }
+func (s *state) GetMany(keys []string) ([][]byte, error) {
+	vs, err := s.stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) != len(keys) {
+		return nil, fmt.Errorf("asked for %d keys, the peer answered %d values", len(keys), len(vs))
+	}
+	for i := range vs {
+		if vs[i], err = s.unpack(keys[i], vs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return vs, nil
+}
 
 func (s *state) Put(key string, value []byte) error {
-	if err := s.stub.PutState(key, value); err != nil {
+	if err := s.stub.PutState(key, s.values.Encode(value)); err != nil {
 		return err
 	}
 	for i := range s.writes {
@@ -95,7 +130,11 @@ func (s *state) Range(prefix string, fn func(key string, value []byte) error) er
 		if err != nil {
 			return err
 		}
-		if err := fn(kv.GetKey(), kv.GetValue()); err != nil {
+		v, err := s.unpack(kv.GetKey(), kv.GetValue())
+		if err != nil {
+			return err
+		}
+		if err := fn(kv.GetKey(), v); err != nil {
 			return err
 		}
 	}
@@ -116,7 +155,11 @@ func (s *state) History(key string) ([]chaincode.Version, error) {
 		if err != nil {
 			return nil, err
 		}
-		v := chaincode.Version{TxID: km.GetTxId(), Value: km.GetValue(), Deleted: km.GetIsDelete()}
+		value, err := s.unpack(key, km.GetValue())
+		if err != nil {
+			return nil, err
+		}
+		v := chaincode.Version{TxID: km.GetTxId(), Value: value, Deleted: km.GetIsDelete()}
 		if ts := km.GetTimestamp(); ts != nil {
 			v.Time = ts.AsTime().UTC()
 		}

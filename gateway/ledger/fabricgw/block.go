@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"wasteledger/chaincode/fabric/docref"
+	"wasteledger/chaincode/fabric/packed"
 )
 
 // blockTx is one transaction of a block, as far as the ledger needs it.
@@ -128,7 +129,7 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 }
 
 // restore returns payload with the documents it references taken from the
-// action's writes in the chaincode's namespace.
+// action's writes in the chaincode's namespace, unpacked (package packed).
 func restore(ca *peer.ChaincodeAction, chaincode string, payload []byte) ([]byte, error) {
 	if !docref.Encoded(payload) {
 		return payload, nil
@@ -137,14 +138,24 @@ func restore(ca *peer.ChaincodeAction, chaincode string, payload []byte) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return docref.Decode(payload, func(key string) ([]byte, bool) {
+	var bad error
+	out, err := docref.Decode(payload, func(key string) ([]byte, bool) {
 		for _, w := range writes {
 			if w.GetKey() == key && !w.GetIsDelete() {
-				return w.GetValue(), true
+				v, err := packed.Decode(w.GetValue()) // stored as the chaincode wrote it
+				if err != nil {
+					bad = fmt.Errorf("written value of %s: %w", key, err)
+					return nil, false
+				}
+				return v, true
 			}
 		}
 		return nil, false
 	})
+	if bad != nil {
+		return nil, bad
+	}
+	return out, err
 }
 
 // writesOf lists the action's writes in the namespace.

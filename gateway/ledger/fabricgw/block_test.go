@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"wasteledger/chaincode/fabric/docref"
+	"wasteledger/chaincode/fabric/packed"
 	"wasteledger/gateway/ledger"
 )
 
@@ -136,9 +138,17 @@ func TestDocumentsRestoredFromTheWriteSet(t *testing.T) {
 	event := []byte(`{"type":"manifest.pickup","manifest":` + string(doc) + `}`)
 	mine := []docref.Write{{Key: "cap~x", Value: []byte("12")}, {Key: "manifest~20264401000001", Value: doc}}
 	other := []docref.Write{{Key: "manifest~20264401000001", Value: bytes.ToUpper(doc)}}
+	// The write set holds the values as the chaincode stores them: packed.
+	stored := make([]docref.Write, len(mine))
+	for i, w := range mine {
+		stored[i] = docref.Write{Key: w.Key, Value: packed.Encode(w.Value)}
+	}
+	if !packed.Packed(stored[1].Value) {
+		t.Fatal("the test document is not packed")
+	}
 	tx := testTx{id: "a", code: peer.TxValidationCode_VALID, chaincode: "wasteledger", event: "manifest.pickup",
 		payload: docref.Encode(event, mine), response: docref.Encode(doc, mine),
-		writes: map[string][]docref.Write{"other": other, "wasteledger": mine}}
+		writes: map[string][]docref.Write{"other": other, "wasteledger": stored}}
 	if len(tx.payload)+len(tx.response) > len(event)-len(doc)+100 {
 		t.Fatalf("encoded event and response are %d bytes: the document is repeated", len(tx.payload)+len(tx.response))
 	}
@@ -157,6 +167,17 @@ func TestDocumentsRestoredFromTheWriteSet(t *testing.T) {
 	prepared := mustMarshal(&gwproto.PreparedTransaction{TransactionId: "a", Envelope: env})
 	if got, err := endorsedResponse(prepared); err != nil || !bytes.Equal(got, doc) {
 		t.Errorf("endorsedResponse = %.40q…, %v; want the document", got, err)
+	}
+
+	// A packed value that does not unpack is an error, not a wrong document.
+	corrupt := slices.Clone(stored)
+	corrupt[1].Value = corrupt[1].Value[:len(corrupt[1].Value)/2]
+	tx.writes = map[string][]docref.Write{"wasteledger": corrupt}
+	if txs, err = parseBlock(makeBlock(3, tx)); err != nil {
+		t.Fatal(err)
+	}
+	if err := txs[0].RestoreErr; err == nil || !strings.Contains(err.Error(), "packed value") {
+		t.Errorf("restoring from a truncated packed document: %v, want an error", err)
 	}
 
 	// A reference the write set cannot answer is an error for a valid
