@@ -5,38 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
-	"sync"
 
+	"wasteledger/internal/recent"
 	"wasteledger/manifest"
 	"wasteledger/manifest/signature"
 )
-
-// recent is a map bounded to maxRecent entries, emptied when full: the
-// caches below only ever hold what a few thousand recent transactions
-// need again.
-type recent[K comparable, V any] struct {
-	mu sync.RWMutex
-	m  map[K]V
-}
-
-// maxRecent bounds each cache.
-const maxRecent = 4096
-
-func (r *recent[K, V]) get(k K) (V, bool) {
-	r.mu.RLock()
-	v, ok := r.m[k]
-	r.mu.RUnlock()
-	return v, ok
-}
-
-func (r *recent[K, V]) put(k K, v V) {
-	r.mu.Lock()
-	if r.m == nil || len(r.m) >= maxRecent {
-		r.m = make(map[K]V)
-	}
-	r.m[k] = v
-	r.mu.Unlock()
-}
 
 // decoded caches the decoding of small documents that nearly every
 // transaction reads — organisations, keys, permits, the configuration — by
@@ -44,22 +17,17 @@ func (r *recent[K, V]) put(k K, v V) {
 // returns, so the cache can never make two peers (or a replay) decide
 // differently; it only saves decoding the same bytes again. Values are
 // shared: callers copy before changing a slice or pointer in them.
-type decoded[T any] struct{ recent[string, T] }
+type decoded[T any] struct{ recent.Map[string, T] }
 
 func (c *decoded[T]) decode(b []byte, v *T) error {
-	// Looked up in place rather than through get: m[string(b)] does not
-	// copy the bytes, a string argument would (a hot path: every read).
-	c.mu.RLock()
-	d, ok := c.m[string(b)]
-	c.mu.RUnlock()
-	if ok {
+	if d, ok := recent.GetBytes(&c.Map, b); ok { // every read: no copy of b
 		*v = d
 		return nil
 	}
 	if err := manifest.Decode(b, v); err != nil {
 		return err
 	}
-	c.put(string(b), *v)
+	c.Put(string(b), *v)
 	return nil
 }
 
@@ -69,12 +37,12 @@ func (c *decoded[T]) decode(b []byte, v *T) error {
 // can never be wrong, only missing (another peer's chaincode wrote it, or
 // it was dropped). It holds only the fields permitsRead looks at.
 type routes struct {
-	recent[string, *manifest.Manifest]
+	recent.Map[string, *manifest.Manifest]
 }
 
 func (r *routes) remember(hash string, m *manifest.Manifest) {
 	if r != nil {
-		r.put(hash, &manifest.Manifest{Leg: m.Leg, Draft: manifest.Draft{ReceiverPermit: m.ReceiverPermit, Legs: slices.Clone(m.Legs)}})
+		r.Put(hash, &manifest.Manifest{Leg: m.Leg, Draft: manifest.Draft{ReceiverPermit: m.ReceiverPermit, Legs: slices.Clone(m.Legs)}})
 	}
 }
 
@@ -82,7 +50,7 @@ func (r *routes) of(hash string) (*manifest.Manifest, bool) {
 	if r == nil {
 		return nil, false
 	}
-	return r.get(hash)
+	return r.Get(hash)
 }
 
 // verified remembers the party signatures that verified lately, by a
@@ -92,7 +60,7 @@ func (r *routes) of(hash string) (*manifest.Manifest, bool) {
 // proposal each: the two P-256 verifications of a handover are done once
 // per transaction instead of once per endorsement. Failures are not kept.
 type verified struct {
-	recent[[sha256.Size]byte, struct{}]
+	recent.Map[[sha256.Size]byte, struct{}]
 }
 
 func (v *verified) verify(pub *ecdsa.PublicKey, message []byte, sig string) error {
@@ -111,12 +79,12 @@ func (v *verified) verify(pub *ecdsa.PublicKey, message []byte, sig string) erro
 	}
 	var id [sha256.Size]byte
 	h.Sum(id[:0])
-	if _, ok := v.get(id); ok {
+	if _, ok := v.Get(id); ok {
 		return nil
 	}
 	if err := signature.Verify(pub, message, sig); err != nil {
 		return err
 	}
-	v.put(id, struct{}{})
+	v.Put(id, struct{}{})
 	return nil
 }

@@ -48,7 +48,7 @@ func TestVerifiedAnswersAsVerify(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
 		}
 	}
-	if len(v.m) != 1 {
-		t.Errorf("the cache holds %d entries, want the one success", len(v.m))
+	if v.Len() != 1 {
+		t.Errorf("the cache holds %d entries, want the one success", v.Len())
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"wasteledger/internal/recent"
 )
 
 // MinLen is the size from which a value is packed: below it DEFLATE saves
@@ -271,30 +273,23 @@ var distRev = func() (t [30]uint32) {
 // write the same document each, and the next transaction on a manifest
 // reads the version the server wrote: each is packed once and never
 // inflated. Both functions are pure, so a remembered answer is the
-// computed one. The slices it returns are shared: callers do not change
-// them. The zero Cache is ready to use.
+// computed one. It holds up to recent.DefaultLimit documents each way
+// (some tens of MB). The slices it returns are shared: callers do not
+// change them. The zero Cache is ready to use.
 type Cache struct {
-	mu       sync.RWMutex
-	byPlain  map[string][]byte // value → packed form
-	byPacked map[string][]byte // packed form → value
+	byPlain  recent.Map[string, []byte] // value → packed form
+	byPacked recent.Map[string, []byte] // packed form → value
 }
-
-// cacheEntries bounds a Cache (emptied when full): a few thousand recent
-// transactions' documents, some tens of MB at most.
-const cacheEntries = 2048
 
 // Encode is Encode(v), remembered.
 func (c *Cache) Encode(v []byte) []byte {
 	if !Packed(v) && len(v) < MinLen {
 		return v
 	}
-	c.mu.RLock()
-	b, ok := c.byPlain[string(v)]
-	c.mu.RUnlock()
-	if ok {
+	if b, ok := recent.GetBytes(&c.byPlain, v); ok {
 		return b
 	}
-	b = Encode(v)
+	b := Encode(v)
 	if Packed(b) {
 		c.remember(b, v)
 	}
@@ -306,10 +301,7 @@ func (c *Cache) Decode(b []byte) ([]byte, error) {
 	if !Packed(b) {
 		return b, nil
 	}
-	c.mu.RLock()
-	v, ok := c.byPacked[string(b)]
-	c.mu.RUnlock()
-	if ok {
+	if v, ok := recent.GetBytes(&c.byPacked, b); ok {
 		return v, nil
 	}
 	v, err := Decode(b)
@@ -320,11 +312,6 @@ func (c *Cache) Decode(b []byte) ([]byte, error) {
 }
 
 func (c *Cache) remember(b, v []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byPlain == nil || len(c.byPlain) >= cacheEntries || len(c.byPacked) >= cacheEntries {
-		c.byPlain, c.byPacked = map[string][]byte{}, map[string][]byte{}
-	}
-	c.byPlain[string(v)] = b
-	c.byPacked[string(b)] = v
+	c.byPlain.Put(string(v), b)
+	c.byPacked.Put(string(b), v)
 }

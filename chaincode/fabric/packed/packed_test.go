@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wasteledger/internal/recent"
 )
 
 // manifestDoc is a manifest version as the contract stores it: the closed
@@ -232,7 +234,7 @@ func TestCache(t *testing.T) {
 			t.Fatal("a truncated packed value decoded")
 		}
 	}
-	for i := range cacheEntries + 10 { // past the bound: emptied, still right
+	for i := range recent.DefaultLimit + 10 { // past the bound: emptied, still right
 		v := append([]byte(strings.Repeat("x", MinLen)), fmt.Sprint(i)...)
 		if got, err := c.Decode(c.Encode(v)); err != nil || !bytes.Equal(got, v) {
 			t.Fatalf("value %d: %v", i, err)
