@@ -119,6 +119,7 @@ func measure(b *testing.B, clients, n int, do func(worker, i int) error) {
 	var firstErr atomic.Value
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	settle(b)
 	cpu0, by0 := cpuByProcess()
 	b.ResetTimer()
 	start := time.Now()
@@ -177,14 +178,32 @@ func measure(b *testing.B, clients, n int, do func(worker, i int) error) {
 	}
 }
 
-// cpuSeconds is the CPU time used so far by the network's processes
-// (network/up.sh records their PIDs) and by this one: divided by the
-// transactions committed, it says what a transaction costs the machine.
-func cpuSeconds() float64 {
-	total, _ := cpuByProcess()
-	return total
+// settle waits, up to 30 s, for the network to be idle (its processes
+// using less than a fifth of a core over a second) before a measurement
+// starts: what the preceding work left to do in the background (LevelDB
+// compactions of its writes, the commits of its last blocks) is not charged
+// to the transactions measured next. The unmeasured preparation of signed
+// trips writes about as much as a round of handovers, right before them.
+func settle(b *testing.B) {
+	b.Helper()
+	const window, idle, limit = time.Second, 0.2, 30 * time.Second
+	start := time.Now()
+	prev, _ := cpuByProcess()
+	for time.Since(start) < limit {
+		time.Sleep(window)
+		now, _ := cpuByProcess()
+		if (now-prev)/window.Seconds() < idle {
+			return
+		}
+		prev = now
+	}
+	b.Logf("the network did not settle in %v; measuring anyway", limit)
 }
 
+// cpuByProcess is the CPU time used so far by the network's processes
+// (network/up.sh records their PIDs) and by this one, in seconds, in total
+// and by kind: divided by the transactions committed, it says what a
+// transaction costs the machine.
 func cpuByProcess() (float64, map[string]float64) {
 	var total float64
 	by := map[string]float64{}
