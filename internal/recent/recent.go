@@ -1,27 +1,45 @@
-// Package recent is a map bounded by emptying it when full: a cache of what
-// the last few thousand transactions need again, with no eviction order to
-// keep. Safe for concurrent use; the zero Map is ready to use.
+// Package recent is a bounded map of what the last few thousand
+// transactions need again, in two generations: when the current one is
+// full it becomes the previous one and the oldest generation is dropped.
+// An entry survives at least Limit later insertions, and one still in use
+// is carried into the current generation when it is read, with no
+// eviction order to keep. Safe for concurrent use; the zero Map is ready
+// to use.
 package recent
 
 import "sync"
 
-// DefaultLimit bounds a Map whose Limit is 0.
+// DefaultLimit bounds each generation of a Map whose Limit is 0.
 const DefaultLimit = 4096
 
-// Map maps keys to values it remembers until it holds Limit entries, when
-// the next Put starts it afresh.
+// Map maps keys to values. It holds at most 2×Limit entries.
 type Map[K comparable, V any] struct {
-	Limit int // 0: DefaultLimit
+	Limit int // entries per generation; 0: DefaultLimit
 
-	mu sync.RWMutex
-	m  map[K]V
+	mu        sync.RWMutex
+	cur, prev map[K]V
 }
 
 // Get returns the value remembered for k.
 func (r *Map[K, V]) Get(k K) (V, bool) {
 	r.mu.RLock()
-	v, ok := r.m[k]
+	v, ok := r.cur[k]
 	r.mu.RUnlock()
+	if ok {
+		return v, true
+	}
+	return r.fromPrev(k)
+}
+
+// fromPrev looks k up in the previous generation and carries what it
+// finds into the current one: still in use, it is kept past the next turn.
+func (r *Map[K, V]) fromPrev(k K) (V, bool) {
+	r.mu.RLock()
+	v, ok := r.prev[k]
+	r.mu.RUnlock()
+	if ok {
+		r.Put(k, v)
+	}
 	return v, ok
 }
 
@@ -32,25 +50,35 @@ func (r *Map[K, V]) Put(k K, v V) {
 		limit = DefaultLimit
 	}
 	r.mu.Lock()
-	if r.m == nil || len(r.m) >= limit {
-		r.m = make(map[K]V)
+	if r.cur == nil || len(r.cur) >= limit {
+		r.prev, r.cur = r.cur, make(map[K]V)
 	}
-	r.m[k] = v
+	r.cur[k] = v
 	r.mu.Unlock()
 }
 
-// GetBytes is Get of a string key given as bytes, without copying them (a
-// hot path: a document's exact bytes as the key).
+// GetBytes is Get of a string key given as bytes, without copying them
+// when the key is found in the current generation (a hot path: a
+// document's exact bytes as the key).
 func GetBytes[V any](r *Map[string, V], b []byte) (V, bool) {
 	r.mu.RLock()
-	v, ok := r.m[string(b)]
+	v, ok := r.cur[string(b)]
 	r.mu.RUnlock()
-	return v, ok
+	if ok {
+		return v, true
+	}
+	return r.fromPrev(string(b))
 }
 
-// Len is the number of entries remembered.
+// Len is the number of entries remembered, both generations.
 func (r *Map[K, V]) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.m)
+	n := len(r.cur)
+	for k := range r.prev {
+		if _, dup := r.cur[k]; !dup {
+			n++
+		}
+	}
+	return n
 }

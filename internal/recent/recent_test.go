@@ -16,15 +16,42 @@ func TestMap(t *testing.T) {
 	if _, ok := m.Get("z"); ok {
 		t.Error(`Get("z") found a value never put`)
 	}
-	m.Put("d", 3) // full: starts afresh
-	if _, ok := m.Get("a"); ok || m.Len() != 1 {
-		t.Errorf("after a Put into a full map: %d entries, a still there: %v; want only d", m.Len(), ok)
+
+	// Full: d starts a new generation; a, b, c are still found.
+	m.Put("d", 3)
+	for k, want := range map[string]int{"a": 0, "c": 2, "d": 3} {
+		if v, ok := m.Get(k); !ok || v != want {
+			t.Errorf("after the turn, Get(%q) = %d, %v; want %d, true", k, v, ok, want)
+		}
 	}
-	var zero Map[int, int]
-	for i := range DefaultLimit + 1 {
-		zero.Put(i, i)
+	// a and c were read, so they moved into the current generation (now
+	// full: d, a, c); the next turn drops b, never read since.
+	m.Put("e", 4)
+	if _, ok := m.Get("b"); ok {
+		t.Error("b survived two turns without being read")
 	}
-	if zero.Len() != 1 {
-		t.Errorf("the zero Map holds %d entries after DefaultLimit+1 puts, want 1", zero.Len())
+	for _, k := range []string{"a", "c", "d", "e"} {
+		if _, ok := GetBytes(&m, []byte(k)); !ok {
+			t.Errorf("%s lost, though read or put within the last generation", k)
+		}
+	}
+	if n := m.Len(); n > 2*m.Limit {
+		t.Errorf("Len = %d, more than two generations of %d", n, m.Limit)
+	}
+}
+
+func TestZeroMapIsBounded(t *testing.T) {
+	var m Map[int, int]
+	for i := range 5 * DefaultLimit {
+		m.Put(i, i)
+	}
+	if n := m.Len(); n > 2*DefaultLimit || n < DefaultLimit {
+		t.Errorf("the zero Map holds %d entries after %d puts, want between %d and %d", n, 5*DefaultLimit, DefaultLimit, 2*DefaultLimit)
+	}
+	// Every one of the last DefaultLimit puts is still there.
+	for i := 4 * DefaultLimit; i < 5*DefaultLimit; i++ {
+		if _, ok := m.Get(i); !ok {
+			t.Fatalf("entry %d of the last %d puts lost", i, DefaultLimit)
+		}
 	}
 }
