@@ -14,14 +14,16 @@
 #
 # The speed of this kind of machine drifts by several per cent within
 # minutes, so each level runs in rounds: putstate, the document-sized Put
-# and wasteledger take turns, BENCH_ROUNDS times (default 3), and a rate
+# and wasteledger take turns, BENCH_ROUNDS times (default 5), and a rate
 # is the transactions committed over the time measured, summed over the
 # rounds. p50 is the mean of the rounds' p50, p99 the highest round's.
-# The ratio of each round is printed as well.
+# The ratio of each round is printed as well. Every measured phase starts
+# on a settled network (BenchmarkFabric waits for the background work of
+# what ran before it, the unmeasured preparation of signed trips included).
 #
 # Knobs (environment):
 #   BENCH_LEVELS        "clients:transactions per round ..." (default "1:100 32:1000 128:1500")
-#   BENCH_ROUNDS        rounds per level (default 3)
+#   BENCH_ROUNDS        rounds per level (default 5)
 #   FABRIC_BENCH_PUT_BYTES, FABRIC_BENCH_DOC_BYTES  the two Put sizes (200, 4800; DOC 0 = leave it out)
 #   BATCH_TIMEOUT       orderer BatchTimeout     (network/up.sh; default 100ms)
 #   BATCH_MAX_MESSAGES  orderer MaxMessageCount  (network/up.sh; default 10)
@@ -34,7 +36,7 @@ export GOTOOLCHAIN=local
 export NETWORK_DIR="${NETWORK_DIR:-$PWD/network/.run}"
 export WASTELEDGER_FABRIC_PROFILE="$NETWORK_DIR/connection.json"
 levels="${BENCH_LEVELS:-1:100 32:1000 128:1500}"
-rounds="${BENCH_ROUNDS:-3}"
+rounds="${BENCH_ROUNDS:-5}"
 raw="${BENCH_OUT:-$NETWORK_DIR/bench.txt}"
 
 if [[ "${KEEP_NETWORK:-0}" != 1 ]]; then
