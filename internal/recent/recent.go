@@ -20,27 +20,21 @@ type Map[K comparable, V any] struct {
 	cur, prev map[K]V
 }
 
-// Get returns the value remembered for k.
+// Get returns the value remembered for k. One found in the previous
+// generation is still in use: it is carried into the current one, to be
+// kept past the next turn.
 func (r *Map[K, V]) Get(k K) (V, bool) {
 	r.mu.RLock()
 	v, ok := r.cur[k]
-	r.mu.RUnlock()
-	if ok {
-		return v, true
+	old := false
+	if !ok {
+		v, old = r.prev[k]
 	}
-	return r.fromPrev(k)
-}
-
-// fromPrev looks k up in the previous generation and carries what it
-// finds into the current one: still in use, it is kept past the next turn.
-func (r *Map[K, V]) fromPrev(k K) (V, bool) {
-	r.mu.RLock()
-	v, ok := r.prev[k]
 	r.mu.RUnlock()
-	if ok {
+	if old {
 		r.Put(k, v)
 	}
-	return v, ok
+	return v, ok || old
 }
 
 // Put remembers v for k.
@@ -58,16 +52,20 @@ func (r *Map[K, V]) Put(k K, v V) {
 }
 
 // GetBytes is Get of a string key given as bytes, without copying them
-// when the key is found in the current generation (a hot path: a
-// document's exact bytes as the key).
+// unless the entry moves generation (a hot path: a document's exact bytes
+// as the key).
 func GetBytes[V any](r *Map[string, V], b []byte) (V, bool) {
 	r.mu.RLock()
 	v, ok := r.cur[string(b)]
-	r.mu.RUnlock()
-	if ok {
-		return v, true
+	old := false
+	if !ok {
+		v, old = r.prev[string(b)]
 	}
-	return r.fromPrev(string(b))
+	r.mu.RUnlock()
+	if old {
+		r.Put(string(b), v)
+	}
+	return v, ok || old
 }
 
 // Len is the number of entries remembered, both generations.

@@ -55,3 +55,17 @@ func TestZeroMapIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// A lookup by bytes allocates nothing, found or not, unless the entry
+// moves generation.
+func TestGetBytesAllocates(t *testing.T) {
+	var m Map[string, int]
+	m.Put("present", 1)
+	present, absent := []byte("present"), []byte("absent")
+	if n := testing.AllocsPerRun(100, func() {
+		GetBytes(&m, present)
+		GetBytes(&m, absent)
+	}); n != 0 {
+		t.Errorf("GetBytes allocates %.0f times per lookup pair, want 0", n)
+	}
+}
