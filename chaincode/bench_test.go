@@ -23,13 +23,12 @@ func BenchmarkPickup(b *testing.B) {
 	if err := trip.Run(ctx, h, manifest.StatusSigned); err != nil {
 		b.Fatal(err)
 	}
-	st := trip.Statement(manifest.StepPickup)
-	st.Vehicle = scenario.HaulerPlate
-	body, err := scenario.Sign(st, w.Factory, w.Hauler)
+	st, from, to := trip.Handover(0)
+	body, err := scenario.Sign(st, from, to)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tx := &detTx{h: h, id: "bench", at: base, caller: w.Hauler.Caller(), writes: map[string][]byte{}}
+	tx := &detTx{h: h, id: "bench", at: base, caller: to.Caller(), writes: map[string][]byte{}}
 	tx.at = time.Now().Add(time.Minute)
 	b.ReportAllocs()
 	b.ResetTimer()
