@@ -348,6 +348,7 @@ func (c *Contract) registerKey(st State, args [][]byte) ([]byte, error) {
 	if err := c.requireHostOrRegulator(st, o); err != nil {
 		return nil, err
 	}
+	k.MSP = o.MSP
 	if ok, err := exists(st, prefixKey+k.ID); err != nil || ok {
 		if err == nil {
 			err = manifest.FieldError(manifest.Conflict, "jwk", "key %s is already registered", k.ID)
@@ -686,11 +687,13 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	if !allowed {
 		return nil, manifest.FieldError(manifest.Invalid, "statement.step", "this transaction takes %v, not %s", steps, s.Step)
 	}
-	// What every step reads, in one round trip where the ledger can.
+	// What every step reads, in one round trip where the ledger can. The
+	// parties' organisations are not among them: a key records its
+	// organisation's ledger member (see partyKey).
 	ahead := []string{ManifestKey(s.Manifest), keyConfig}
 	for _, p := range []*manifest.Party{s.From, s.To} {
 		if p != nil {
-			ahead = append(ahead, prefixOrg+p.Org, prefixKey+p.Key)
+			ahead = append(ahead, prefixKey+p.Key)
 		}
 	}
 	// The permits the step reads are named by the version the statement
@@ -737,15 +740,11 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 		if p == nil {
 			continue
 		}
-		o, err := c.org(st, p.Org)
-		if err != nil {
-			return fail(manifest.FieldError(manifest.CodeOf(err), "statement.party", "%v", err))
-		}
-		hosted = hosted || o.MSP == caller
-		k, err := c.publicKey(st, p.Key)
+		k, msp, err := c.partyKey(st, p)
 		if err != nil {
 			return fail(err)
 		}
+		hosted = hosted || msp == caller
 		keys[k.ID] = k
 	}
 	if !hosted {
@@ -834,6 +833,23 @@ func eventVerb(s manifest.Step) string {
 		return "cancelled"
 	}
 	return string(s) // pickup, relay, delivery
+}
+
+// partyKey reads the key a statement's party signs with and the ledger
+// member of the party's organisation. A key registered to the party's
+// organisation records that member, so the organisation is read only for
+// older keys and when something is wrong; its errors come first, as a
+// missing organisation is the first thing wrong with such a party.
+func (c *Contract) partyKey(st State, p *manifest.Party) (manifest.PublicKey, string, error) {
+	k, kerr := c.publicKey(st, p.Key)
+	if kerr == nil && k.Org == p.Org && k.MSP != "" {
+		return k, k.MSP, nil
+	}
+	o, err := c.org(st, p.Org)
+	if err != nil {
+		return k, "", manifest.FieldError(manifest.CodeOf(err), "statement.party", "%v", err)
+	}
+	return k, o.MSP, kerr
 }
 
 // publicKey reads a registered key and its parsed public key.

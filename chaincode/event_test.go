@@ -26,7 +26,7 @@ func TestEventsAsEncodingJSON(t *testing.T) {
 			ID: "91440112MA5AAAA01X", Name: "广州安达 <汽车> & \"零部件\"", Region: "440112",
 			Roles: []manifest.Role{manifest.Producer, manifest.Carrier}, MSP: "ProducerMSP", Contact: "\u2028\u2029\x01", Registered: at}},
 		"key": {V: 1, Type: "key.revoked", Caller: caller, Key: &manifest.Key{ID: "kid", Org: "o", Holder: "device-1",
-			Kind: "device", JWK: []byte(`{"crv":"P-256"}`), Registered: at, Revoked: &revoked, Reason: "lost"}},
+			Kind: "device", JWK: []byte(`{"crv":"P-256"}`), Registered: at, Revoked: &revoked, Reason: "lost", MSP: "CarrierMSP"}},
 		"permit": {V: 1, Type: "permit.issued", Permit: &manifest.Permit{ID: "粤交运管危440100001", Kind: manifest.Transport,
 			ValidFrom: "2024-01-01", ValidTo: "2029-12-31", Plates: []string{"粤A12345"}, CapacityT: 120000, Issued: at}},
 		"config": {V: 1, Type: "config.set", Config: &manifest.Config{ToleranceBP: 500, RegulatorMSPs: []string{"RegulatorMSP"}}},

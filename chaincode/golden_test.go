@@ -30,6 +30,7 @@ type detHost struct {
 	n      int
 	events []event
 	start  time.Time // the first transaction's time; base when zero
+	reads  []string  // every key read, in order
 }
 
 type event struct {
@@ -48,7 +49,10 @@ type detTx struct {
 
 var base = time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
 
-func (t *detTx) Get(k string) ([]byte, error) { return t.h.state[k], nil }
+func (t *detTx) Get(k string) ([]byte, error) {
+	t.h.reads = append(t.h.reads, k)
+	return t.h.state[k], nil
+}
 func (t *detTx) Put(k string, v []byte) error { t.writes[k] = v; return nil }
 func (t *detTx) Range(string, func(string, []byte) error) error {
 	return fmt.Errorf("not used by the contract")

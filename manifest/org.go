@@ -136,6 +136,11 @@ type Key struct {
 	Registered time.Time  `json:"registered"`
 	Revoked    *time.Time `json:"revoked,omitempty"`
 	Reason     string     `json:"reason,omitempty"`
+	// MSP is the ledger member of Org, copied when the key is registered
+	// (organisations never change), so that a step need not read the
+	// organisation to know who may submit for it. Empty on keys registered
+	// before it existed.
+	MSP string `json:"msp,omitempty"`
 }
 
 // ActiveAt reports whether the key may sign at t.

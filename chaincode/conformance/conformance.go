@@ -413,6 +413,16 @@ func testSignatureErrors(t *testing.T, h scenario.Host, w *scenario.World) {
 		stranger.Org = w.Hauler.Org // claims to be the hauler with a key never registered
 		wantCode(t, trip.Submit(c, h, "Handover", pickup(), w.Factory, stranger), manifest.BadSignature)
 	})
+	t.Run("unregistered organisation", func(t *testing.T) {
+		stranger := scenario.NewParty("某运输公司", "440100", scenario.CarrierMSP, manifest.Carrier) // neither it nor its key registered
+		wantCode(t, trip.Submit(c, h, "Handover", pickup(), w.Factory, stranger), manifest.NotFound)
+	})
+	t.Run("submitted for no party", func(t *testing.T) {
+		b, err := scenario.Sign(pickup(), w.Factory, w.Hauler)
+		must(t, err)
+		_, err = h.Submit(c, w.HWPlant.Caller(), "Handover", b) // the receiver's member, for a producer and a carrier
+		wantCode(t, err, manifest.Forbidden)
+	})
 	t.Run("key of another organisation", func(t *testing.T) {
 		impostor := *w.Relay
 		impostor.Org = w.Hauler.Org // the relay's registered key, presented as the hauler's

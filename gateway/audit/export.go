@@ -89,6 +89,7 @@ func (x *Writer) write(r record) {
 // Key writes a public key.
 func (x *Writer) Key(k manifest.Key) error {
 	x.keys++
+	k.MSP = "" // not part of wasteledger-export/1: verifiers need the key, not who submits for it
 	x.write(record{Type: "key", Key: &k})
 	return x.err
 }
