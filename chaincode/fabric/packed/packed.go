@@ -6,18 +6,19 @@
 //
 // Format: a value that does not start with byte 0 is literal. Otherwise
 // the rest is a raw DEFLATE stream (RFC 1951) of the value, one block
-// with the fixed Huffman codes, so any inflate implementation (Go's
-// compress/flate, zlib with negative window bits, …) reads it. The
+// with fixed or dynamic Huffman codes, so any inflate implementation
+// (Go's compress/flate, zlib with negative window bits, …) reads it. The
 // contract writes JSON or decimal numbers, which never start with 0; a
 // value that did would be packed whatever its size, keeping the format
 // unambiguous.
 //
 // Every endorsing peer must write the same bytes, so the encoder is not a
 // library's (compress/flate's output may change between Go releases) but
-// this package's own: greedy LZ77 over a hash chain, a pure function of
-// the value, pinned by a golden test. Changing it changes what a new
-// chaincode version writes; peers running the old and the new version
-// side by side would then disagree.
+// this package's own: greedy LZ77 over a hash chain, then the fixed codes
+// or codes built from the symbols' counts, whichever is shorter — a pure
+// function of the value, pinned by a golden test. Changing it changes
+// what a new chaincode version writes; peers running the old and the new
+// version side by side would then disagree.
 package packed
 
 import (
@@ -89,8 +90,8 @@ func Decode(b []byte) ([]byte, error) {
 var readers = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
 // The encoder: LZ77 with the longest match among the last maxChain
-// positions that share a 3-byte hash, taken greedily, then one fixed-code
-// block.
+// positions that share a 3-byte hash, taken greedily, then one block with
+// the Huffman codes that suit the value (huffman.go).
 const (
 	hashBits  = 14
 	maxChain  = 16
@@ -101,9 +102,24 @@ const (
 )
 
 func deflate(v []byte) []byte {
-	w := bitWriter{out: make([]byte, 1, len(v)/2+16)} // out[0] is the marker
-	w.bits(1, 1)                                      // BFINAL
-	w.bits(1, 2)                                      // BTYPE 01: fixed Huffman codes
+	return writeBlock(lz77(v), len(v))
+}
+
+// A token is a literal byte (0–255) or, with matchFlag, a match:
+// (length-3)<<16 | (distance-1).
+type token uint32
+
+const matchFlag token = 1 << 31
+
+func match(length, dist int) token { return matchFlag | token(length-minMatch)<<16 | token(dist-1) }
+
+func (t token) isMatch() bool { return t&matchFlag != 0 }
+func (t token) length() int   { return int(t>>16&0x1ff) + minMatch }
+func (t token) dist() int     { return int(t&0xffff) + 1 }
+
+// lz77 turns v into literals and matches.
+func lz77(v []byte) []token {
+	toks := make([]token, 0, len(v)/3+8)
 	// head[h] and prev[i] hold a position + 1; 0 ends a chain.
 	head := make([]int32, 1<<hashBits)
 	prev := make([]int32, len(v))
@@ -131,12 +147,11 @@ func deflate(v []byte) []byte {
 			prev[i], head[h] = head[h], int32(i+1)
 		}
 		if bestLen < minMatch {
-			w.literal(int(v[i]))
+			toks = append(toks, token(v[i]))
 			i++
 			continue
 		}
-		w.length(bestLen)
-		w.distance(bestDist)
+		toks = append(toks, match(bestLen, bestDist))
 		// The positions inside a match are chained too, except in a long
 		// one, where they would rarely start a better match.
 		end := i + bestLen
@@ -148,8 +163,7 @@ func deflate(v []byte) []byte {
 		}
 		i = end
 	}
-	w.literal(256) // end of block
-	return w.flush()
+	return toks
 }
 
 func hash3(b []byte) uint32 {
@@ -182,29 +196,6 @@ func (w *bitWriter) flush() []byte {
 	return w.out
 }
 
-// fixed holds the fixed code of each literal/length symbol (RFC 1951
-// §3.2.6), bit-reversed for the writer, and its length.
-var fixed = func() (t [288]struct {
-	code uint32
-	n    uint
-}) {
-	for s := range t {
-		c, n := uint32(0), uint(0)
-		switch {
-		case s < 144:
-			c, n = uint32(0x30+s), 8
-		case s < 256:
-			c, n = uint32(0x190+s-144), 9
-		case s < 280:
-			c, n = uint32(s-256), 7
-		default:
-			c, n = uint32(0xc0+s-280), 8
-		}
-		t[s].code, t[s].n = reverse(c, n), n
-	}
-	return t
-}()
-
 func reverse(c uint32, n uint) uint32 {
 	var r uint32
 	for range n {
@@ -213,9 +204,6 @@ func reverse(c uint32, n uint) uint32 {
 	}
 	return r
 }
-
-// literal writes a literal/length symbol (0–287).
-func (w *bitWriter) literal(s int) { w.bits(fixed[s].code, fixed[s].n) }
 
 // Length codes 257–285 (RFC 1951 §3.2.5): base length and extra bits.
 var lengthBase = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
@@ -245,28 +233,12 @@ var lengthCode, distCode = func() (lc [maxMatch + 1]uint8, dc [512]uint8) {
 	return lc, dc
 }()
 
-func (w *bitWriter) length(l int) {
-	c := lengthCode[l]
-	w.literal(257 + int(c))
-	w.bits(uint32(l-int(lengthBase[c])), uint(lengthExtra[c]))
-}
-
-func (w *bitWriter) distance(d int) {
-	c := distCode[256+(d-1)>>7]
+func distCodeOf(d int) int {
 	if d <= 256 {
-		c = distCode[d-1]
+		return int(distCode[d-1])
 	}
-	w.bits(distRev[c], 5)
-	w.bits(uint32(d-int(distBase[c])), uint(distExtra[c]))
+	return int(distCode[256+(d-1)>>7])
 }
-
-// distRev holds the 5-bit distance codes, bit-reversed.
-var distRev = func() (t [30]uint32) {
-	for c := range t {
-		t[c] = reverse(uint32(c), 5)
-	}
-	return t
-}()
 
 // Cache encodes and decodes like Encode and Decode, remembering recent
 // packed values both ways. Endorsing peers that share a chaincode server

@@ -103,13 +103,88 @@ func TestEncodeDecode(t *testing.T) {
 }
 
 // TestSmaller is what the package is for: a manifest version stored in
-// less than half its size.
+// less than half its size, and within a few per cent of what
+// compress/flate's default level makes of it.
 func TestSmaller(t *testing.T) {
 	doc := manifestDoc(t)
 	enc := Encode(doc)
-	t.Logf("manifest version: %d bytes, packed %d (%.0f %%)", len(doc), len(enc), 100*float64(len(enc))/float64(len(doc)))
+	var ref bytes.Buffer
+	w, _ := flate.NewWriter(&ref, flate.DefaultCompression)
+	w.Write(doc)
+	w.Close()
+	t.Logf("manifest version: %d bytes, packed %d (%.0f %%); compress/flate %d", len(doc), len(enc), 100*float64(len(enc))/float64(len(doc)), ref.Len())
 	if len(enc)*2 > len(doc) {
 		t.Fatalf("packed %d bytes into %d: less than half expected", len(doc), len(enc))
+	}
+	if len(enc)-1 > ref.Len()*104/100 {
+		t.Fatalf("packed %d bytes into %d, compress/flate into %d", len(doc), len(enc)-1, ref.Len())
+	}
+}
+
+// The block takes the codes that make it shorter: codes built for a
+// manifest version, the fixed ones for bytes that are all different.
+func TestBlockType(t *testing.T) {
+	distinct := make([]byte, 256)
+	for i := range distinct {
+		distinct[i] = byte(i * 7)
+	}
+	for _, tc := range []struct {
+		name  string
+		value []byte
+		btype byte
+	}{
+		{"manifest version", manifestDoc(t), 2},
+		{"256 different bytes", distinct, 1},
+	} {
+		enc := Encode(tc.value)
+		if !Packed(enc) {
+			t.Fatalf("%s: not packed", tc.name)
+		}
+		if got := enc[1] >> 1 & 3; got != tc.btype {
+			t.Errorf("%s: block type %d, want %d", tc.name, got, tc.btype)
+		}
+		if !bytes.Equal(inflate(t, enc), tc.value) {
+			t.Errorf("%s: compress/flate reads back something else", tc.name)
+		}
+	}
+}
+
+// The code lengths fit DEFLATE's limits whatever the counts, and the
+// codes are complete (Kraft sum 1), as inflaters require.
+func TestHuffLengths(t *testing.T) {
+	fib := make([]int, 40) // Fibonacci counts: an unlimited Huffman code would be 39 bits deep
+	fib[0], fib[1] = 1, 1
+	for i := 2; i < len(fib); i++ {
+		fib[i] = fib[i-1] + fib[i-2]
+	}
+	for _, tc := range []struct {
+		name  string
+		freq  []int
+		limit int
+	}{
+		{"fibonacci, 15 bits", fib, maxCodeBits},
+		{"fibonacci, 7 bits", fib[:19], maxCLBits},
+		{"one symbol", []int{0, 0, 5, 0}, maxCodeBits},
+		{"none", make([]int, numDist), maxCodeBits},
+		{"equal", []int{3, 3, 3, 3, 3}, maxCodeBits},
+	} {
+		lens := huffLengths(tc.freq, tc.limit)
+		sum, used := 0.0, 0
+		for s, l := range lens {
+			if int(l) > tc.limit {
+				t.Errorf("%s: symbol %d has %d bits, limit %d", tc.name, s, l, tc.limit)
+			}
+			if tc.freq[s] > 0 && l == 0 {
+				t.Errorf("%s: symbol %d is used and has no code", tc.name, s)
+			}
+			if l > 0 {
+				sum += 1 / float64(uint(1)<<l)
+				used++
+			}
+		}
+		if sum != 1 || used < 2 {
+			t.Errorf("%s: Kraft sum %v over %d codes, want 1 over at least 2", tc.name, sum, used)
+		}
 	}
 }
 
@@ -123,7 +198,7 @@ func TestEncodingPinned(t *testing.T) {
 	for _, in := range inputs {
 		h.Write(Encode(in))
 	}
-	const want = "ba5a7d3ab31a34e83d67d2d93623517c290df02b345338d8c8ebe24151ddb2b4"
+	const want = "47ed52c7a9f13fb628e0266958453096af8078bffb365b23b1b405d4299fe42b"
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		t.Fatalf("the encoder's output changed: sha256 %s, want %s", got, want)
 	}
