@@ -4,9 +4,11 @@ package fabricgw
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,10 +40,12 @@ import (
 // per level with -benchtime=Nx. Submitters follow a trip's handovers: the
 // receiving party's organisation (carrier, carrier, receiver) — putstate
 // uses the same sequence of organisations. Clients defaults to 1, 32, 128;
-// $FABRIC_BENCH_CLIENTS overrides ("1,8,32"). Besides tx/s and latency it
-// reports cpu_ms/tx: CPU time of every network process and of the client,
-// per committed transaction (the machine has 2 cores: the cost decides the
-// rate).
+// $FABRIC_BENCH_CLIENTS overrides ("1,8,32"). The phases run in the order
+// above, rotated by $FABRIC_BENCH_ROUND - 1 (scripts/bench-fabric.sh
+// numbers its rounds), after the signed trips are prepared. Besides tx/s
+// and latency it reports cpu_ms/tx: CPU time of every network process and
+// of the client, per committed transaction (the machine has 2 cores: the
+// cost decides the rate).
 func BenchmarkFabric(b *testing.B) {
 	levels := []int{1, 32, 128}
 	if v := os.Getenv("FABRIC_BENCH_CLIENTS"); v != "" {
@@ -54,15 +58,56 @@ func BenchmarkFabric(b *testing.B) {
 			levels = append(levels, n)
 		}
 	}
+	round, err := strconv.Atoi(os.Getenv("FABRIC_BENCH_ROUND"))
+	if err != nil || round < 1 {
+		round = 1
+	}
 	for _, c := range levels {
 		b.Run(fmt.Sprintf("clients=%d", c), func(b *testing.B) {
-			b.Run("cc=putstate", func(b *testing.B) { benchPut(b, c, envBytes(b, "FABRIC_BENCH_PUT_BYTES", 200)) })
-			if n := envBytes(b, "FABRIC_BENCH_DOC_BYTES", 4800); n > 0 {
-				b.Run("cc=putstate-doc", func(b *testing.B) { benchPut(b, c, n) })
+			phases := []struct {
+				name string
+				run  func(b *testing.B)
+			}{
+				{"cc=putstate", func(b *testing.B) { benchPut(b, c, envBytes(b, "FABRIC_BENCH_PUT_BYTES", 200)) }},
+				{"cc=putstate-doc", func(b *testing.B) { benchPut(b, c, envBytes(b, "FABRIC_BENCH_DOC_BYTES", 4800)) }},
+				{"cc=wasteledger", func(b *testing.B) { benchHandover(b, c) }},
 			}
-			b.Run("cc=wasteledger", func(b *testing.B) { benchHandover(b, c) })
+			if envBytes(b, "FABRIC_BENCH_DOC_BYTES", 4800) == 0 {
+				phases = slices.Delete(phases, 1, 2)
+			}
+			// The signed trips the handovers need are prepared before the
+			// first phase, whichever it is, and the phases take turns at
+			// going first: no chaincode is always measured right after
+			// the preparation's writes, or after the other's.
+			if n, ok := benchtimeN(); ok {
+				benchSetup(b)
+				fillPool(b, tripsFor(1, c)+tripsFor(n, c))
+			}
+			k := (round - 1) % len(phases)
+			for _, ph := range append(phases[k:], phases[:k]...) {
+				b.Run(ph.name, ph.run)
+			}
 		})
 	}
+}
+
+// benchtimeN is N of -test.benchtime=Nx, the transactions of a phase.
+func benchtimeN() (int, bool) {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(f.Value.String(), "x"))
+	return n, err == nil && strings.HasSuffix(f.Value.String(), "x") && n > 0
+}
+
+// tripsFor is how many signed trips n handovers over clients take: each
+// client works on one trip at a time and takes the next when it is
+// delivered, so at most n/3 trips are finished and each client leaves at
+// most one unfinished.
+func tripsFor(n, clients int) int {
+	perTrip := benchLegs + 1
+	return min(n, (n+perTrip-1)/perTrip+clients)
 }
 
 var bench struct {
@@ -275,6 +320,16 @@ func benchPut(b *testing.B, clients, size int) {
 // takeTrips returns n signed trips with handovers left, preparing what the
 // pool lacks (not timed).
 func takeTrips(b *testing.B, n int) []*tripRun {
+	fillPool(b, n)
+	bench.mu.Lock()
+	defer bench.mu.Unlock()
+	out := bench.pool[:n]
+	bench.pool = bench.pool[n:]
+	return out
+}
+
+// fillPool prepares signed trips until the pool holds n.
+func fillPool(b *testing.B, n int) {
 	bench.mu.Lock()
 	defer bench.mu.Unlock()
 	if short := n - len(bench.pool); short > 0 {
@@ -284,9 +339,6 @@ func takeTrips(b *testing.B, n int) []*tripRun {
 		bench.pool = append(bench.pool, bench.world.prepare(ctx, b, bench.lw, short, benchLegs)...)
 		b.Logf("prepared %d signed trips in %.1f s", short, time.Since(t0).Seconds())
 	}
-	out := bench.pool[:n]
-	bench.pool = bench.pool[n:]
-	return out
 }
 
 func giveBack(trips []*tripRun) {
@@ -301,12 +353,7 @@ func giveBack(trips []*tripRun) {
 
 func benchHandover(b *testing.B, clients int) {
 	benchSetup(b)
-	// Each client works on one trip at a time and takes the next from the
-	// queue when it is delivered: at most N/3 trips are finished and each
-	// client leaves at most one unfinished.
-	perTrip := benchLegs + 1
-	need := min(b.N, (b.N+perTrip-1)/perTrip+clients)
-	trips := takeTrips(b, need)
+	trips := takeTrips(b, tripsFor(b.N, clients))
 	var nextTrip atomic.Int64
 	current := make([]*tripRun, clients)
 	ctx := context.Background()
