@@ -14,6 +14,13 @@ import (
 	"wasteledger/manifest"
 )
 
+// MaxArgBytes bounds an argument sent packed (package packed): the
+// gateway's Fabric backend packs every argument of packed.MinLen bytes or
+// more, as a transaction carries its arguments to every orderer and peer.
+// A literal argument is taken as it is; no argument of the contract starts
+// with byte 0. The bound is eight times the gateway's largest request body.
+const MaxArgBytes = 8 << 20
+
 // Name is the contract's name in the chaincode metadata. It is also the
 // default contract, so clients call "Handover", not "wasteledger:Handover".
 const Name = "wasteledger"
@@ -141,7 +148,9 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	stub.StartWriteBatch()
 	bs := make([][]byte, len(args))
 	for i, a := range args {
-		bs[i] = []byte(a)
+		if bs[i], err = packed.DecodeMax([]byte(a), MaxArgBytes); err != nil {
+			return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: %v", fn, i+1, err)
+		}
 	}
 	res, err := c.cc.Invoke(st, fn, bs)
 	if err != nil {

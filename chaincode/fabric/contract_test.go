@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -350,6 +351,53 @@ func TestWarmAndColdEndorsersAgree(t *testing.T) {
 		}
 		if trip.Doc, err = packed.Decode(warm.writes[chaincode.ManifestKey(trip.ID())]); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// An argument sent packed (as the gateway's Fabric backend sends those of
+// packed.MinLen bytes or more) is the argument: the endorsement is the
+// same byte for byte as for the literal one. One that inflates beyond
+// MaxArgBytes, or is not DEFLATE, is refused as invalid.
+func TestPackedArguments(t *testing.T) {
+	h := newStubHost(t)
+	trip := signedTrip(t, h)
+	st, from, to := trip.Handover(0)
+	body, err := scenario.Sign(st, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := packed.Encode(body)
+	if !packed.Packed(small) || len(small) >= len(body) {
+		t.Fatalf("a signed statement of %d bytes packs into %d", len(body), len(small))
+	}
+	creator := h.ids.creator(t, to.Caller().MSP)
+	literal := h.l.newStub(creator, time.Now(), []byte("Handover"), body)
+	sent := h.l.newStub(creator, literal.ts.AsTime(), []byte("Handover"), small)
+	sent.txID = literal.txID
+	rl, rs := h.cc.Invoke(literal), h.cc.Invoke(sent)
+	if rl.Status != 200 || rs.Status != 200 {
+		t.Fatalf("literal: %s; packed: %s", rl.Message, rs.Message)
+	}
+	if !bytes.Equal(rl.Payload, rs.Payload) || !reflect.DeepEqual(literal.writes, sent.writes) ||
+		!bytes.Equal(literal.event.payload, sent.event.payload) {
+		t.Error("a packed argument endorses differently from the literal one")
+	}
+
+	var bomb bytes.Buffer
+	bomb.WriteByte(0)
+	w, _ := flate.NewWriter(&bomb, flate.BestCompression)
+	w.Write(bytes.Repeat([]byte(" "), MaxArgBytes+1))
+	w.Close()
+	for _, tc := range []struct {
+		name, arg, want string
+	}{
+		{"too large", bomb.String(), "larger than 8388608 bytes"},
+		{"not DEFLATE", "\x00\xff\xff", "packed value"},
+	} {
+		res := h.cc.Invoke(h.l.newStub(creator, time.Now(), []byte("Handover"), []byte(tc.arg)))
+		if res.Status == 200 || !strings.HasPrefix(res.Message, "[invalid] Handover: argument 1: ") || !strings.Contains(res.Message, tc.want) {
+			t.Errorf("%s: status %d %q, want an invalid argument (%s)", tc.name, res.Status, res.Message, tc.want)
 		}
 	}
 }

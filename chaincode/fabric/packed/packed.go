@@ -62,7 +62,12 @@ func Encode(v []byte) []byte {
 // Decode returns the value a stored form holds: a literal one as it is, a
 // packed one inflated. It fails on a malformed stream, on bytes after its
 // end and on a value larger than MaxLen.
-func Decode(b []byte) ([]byte, error) {
+func Decode(b []byte) ([]byte, error) { return DecodeMax(b, MaxLen) }
+
+// DecodeMax is Decode with a smaller bound on the value's size: for bytes
+// from a client, which a few KB of DEFLATE could make MaxLen bytes.
+func DecodeMax(b []byte, max int) ([]byte, error) {
+	max = min(max, MaxLen)
 	if !Packed(b) {
 		return b, nil
 	}
@@ -74,12 +79,12 @@ func Decode(b []byte) ([]byte, error) {
 	}
 	var out bytes.Buffer
 	out.Grow(3 * len(b))
-	n, err := out.ReadFrom(io.LimitReader(r, MaxLen+1))
+	n, err := out.ReadFrom(io.LimitReader(r, int64(max)+1))
 	if err != nil {
 		return nil, fmt.Errorf("packed value: %w", err)
 	}
-	if n > MaxLen {
-		return nil, fmt.Errorf("packed value: larger than %d bytes", MaxLen)
+	if n > int64(max) {
+		return nil, fmt.Errorf("packed value: larger than %d bytes", max)
 	}
 	if in.Len() != 0 {
 		return nil, errors.New("packed value: data after the end of the stream")

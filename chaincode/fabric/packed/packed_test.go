@@ -316,3 +316,18 @@ func TestCache(t *testing.T) {
 		}
 	}
 }
+
+// DecodeMax refuses a value above its bound and reads one at it.
+func TestDecodeMax(t *testing.T) {
+	v := bytes.Repeat([]byte("a"), 1000)
+	enc := Encode(v)
+	if _, err := DecodeMax(enc, len(v)-1); err == nil {
+		t.Error("a value one byte over the bound was read")
+	}
+	if got, err := DecodeMax(enc, len(v)); err != nil || !bytes.Equal(got, v) {
+		t.Errorf("a value at the bound: %v", err)
+	}
+	if got, err := DecodeMax([]byte(`{"a":1}`), 3); err != nil || string(got) != `{"a":1}` {
+		t.Errorf("a literal value is not bounded: %q, %v", got, err)
+	}
+}

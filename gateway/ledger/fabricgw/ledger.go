@@ -67,6 +67,7 @@ import (
 
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/fabric/docref"
+	"wasteledger/chaincode/fabric/packed"
 	"wasteledger/gateway/ledger"
 	"wasteledger/manifest"
 )
@@ -315,6 +316,7 @@ func (l *Ledger) Evaluate(ctx context.Context, caller chaincode.Caller, fn strin
 	if err != nil {
 		return nil, err
 	}
+	args = packArgs(args)
 	var last error
 	order := og.gateways()
 	for n, i := range order {
@@ -351,7 +353,20 @@ func (l *Ledger) Submit(ctx context.Context, caller chaincode.Caller, fn string,
 	if err != nil {
 		return ledger.Commit{}, err
 	}
-	return l.submit(ctx, og, fn, args)
+	return l.submit(ctx, og, fn, packArgs(args))
+}
+
+// packArgs returns the arguments as the transaction carries them: those of
+// packed.MinLen bytes or more packed, as the contract stores its values.
+// A transaction carries its arguments to every endorser, orderer and peer;
+// a signed statement is about a third smaller packed. The chaincode
+// unpacks them (fabric.MaxArgBytes).
+func packArgs(args [][]byte) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = packed.Encode(a)
+	}
+	return out
 }
 
 // submit runs Submit's protocol for any function of the chaincode,
