@@ -44,6 +44,9 @@ var fixedLit, fixedDist = func() (lit [288]uint8, dist [numDist]uint8) {
 	return lit, dist
 }()
 
+// fixedLitCode and fixedDistCode are the fixed codes themselves.
+var fixedLitCode, fixedDistCode = newCode(fixedLit[:]), newCode(fixedDist[:])
+
 // A code is a Huffman code: per symbol its length in bits (0: unused) and
 // its bits, reversed for the LSB-first writer.
 type code struct {
@@ -236,7 +239,7 @@ func writeBlock(toks []token, size int) []byte {
 		header += int(cl.lens[t.sym]) + int(clExtra[t.sym])
 	}
 	dynamic := header+lit.cost(litFreq[:])+dist.cost(distFreq[:]) <
-		newCode(fixedLit[:]).cost(litFreq[:])+newCode(fixedDist[:]).cost(distFreq[:])
+		fixedLitCode.cost(litFreq[:])+fixedDistCode.cost(distFreq[:])
 
 	w := bitWriter{out: make([]byte, 1, size/2+16)} // out[0] is the marker
 	w.bits(1, 1)                                    // BFINAL
@@ -254,7 +257,7 @@ func writeBlock(toks []token, size int) []byte {
 		}
 	} else {
 		w.bits(1, 2) // BTYPE 01: fixed Huffman codes
-		lit, dist = newCode(fixedLit[:]), newCode(fixedDist[:])
+		lit, dist = fixedLitCode, fixedDistCode
 	}
 	for _, t := range toks {
 		if !t.isMatch() {
