@@ -66,8 +66,8 @@ func NewChaincode(cc chaincode.Invoker) (*contractapi.ContractChaincode, error) 
 
 // passThrough is contractapi's JSON serializer without its JSON-schema
 // checks, for a contract whose every parameter and result is a string: the
-// argument reaches the contract as sent and the response leaves as the
-// contract wrote it. The contract validates its arguments itself (strict
+// argument reaches the adapter (invoke) as sent and the response leaves as
+// the contract wrote it. The contract validates its arguments itself (strict
 // JSON decoding, typed errors); checking "is a string" against a schema
 // cost about a seventh of a handover's endorsement.
 type passThrough struct{ serializer.JSONSerializer }
@@ -163,7 +163,8 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 }
 
 // The transactions, in the order of chaincode.Functions. Each argument is
-// the function's JSON document (or an id), passed through unchanged.
+// the function's JSON document (or an id), passed to the contract as sent,
+// or unpacked when sent packed (MaxArgBytes).
 
 // RegisterOrg registers an organisation (regulator only).
 func (c *Contract) RegisterOrg(ctx contractapi.TransactionContextInterface, org string) (string, error) {
