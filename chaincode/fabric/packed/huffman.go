@@ -21,11 +21,12 @@ var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 1
 // clExtra is the number of extra bits after code-length symbols 16, 17, 18.
 var clExtra = [19]uint8{16: 2, 17: 3, 18: 7}
 
-// The fixed codes' lengths (RFC 1951 §3.2.6); the codes themselves are
-// the canonical codes of these lengths, as for any block. The fixed
-// literal/length code has 288 symbols: the two never used (286, 287)
-// still take their place among the 8-bit codes.
-var fixedLit, fixedDist = func() (lit [288]uint8, dist [numDist]uint8) {
+// The fixed codes (RFC 1951 §3.2.6): the canonical codes of these
+// lengths, as for any block. The fixed literal/length code has 288
+// symbols: the two never used (286, 287) still take their place among the
+// 8-bit codes.
+var fixedLitCode, fixedDistCode = func() (code, code) {
+	var lit [288]uint8
 	for s := range lit {
 		switch {
 		case s < 144:
@@ -38,14 +39,12 @@ var fixedLit, fixedDist = func() (lit [288]uint8, dist [numDist]uint8) {
 			lit[s] = 8
 		}
 	}
+	dist := make([]uint8, numDist)
 	for s := range dist {
 		dist[s] = 5
 	}
-	return lit, dist
+	return newCode(lit[:]), newCode(dist)
 }()
-
-// fixedLitCode and fixedDistCode are the fixed codes themselves.
-var fixedLitCode, fixedDistCode = newCode(fixedLit[:]), newCode(fixedDist[:])
 
 // A code is a Huffman code: per symbol its length in bits (0: unused) and
 // its bits, reversed for the LSB-first writer.
