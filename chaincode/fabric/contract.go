@@ -148,7 +148,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	stub.StartWriteBatch()
 	bs := make([][]byte, len(args))
 	for i, a := range args {
-		if bs[i], err = packed.DecodeMax([]byte(a), MaxArgBytes); err != nil {
+		if bs[i], err = c.values.DecodeMax([]byte(a), MaxArgBytes); err != nil {
 			return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: %v", fn, i+1, err)
 		}
 	}
