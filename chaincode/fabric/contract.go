@@ -10,15 +10,17 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/serializer"
 
 	"wasteledger/chaincode"
+	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/chaincode/fabric/packed"
 	"wasteledger/manifest"
 )
 
 // MaxArgBytes bounds an argument sent packed (package packed): the
 // gateway's Fabric backend packs every argument of packed.MinLen bytes or
-// more, as a transaction carries its arguments to every orderer and peer.
-// A literal argument is taken as it is; no argument of the contract starts
-// with byte 0. The bound is eight times the gateway's largest request body.
+// more and sends it as transient data (docref.TransientArg). A literal
+// argument is taken as it is; no argument of the contract starts with byte
+// 0 or is docref.TransientArg. The bound is eight times the gateway's
+// largest request body.
 const MaxArgBytes = 8 << 20
 
 // Name is the contract's name in the chaincode metadata. It is also the
@@ -147,8 +149,21 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	// unaffected: Fabric never shows a transaction its own writes.
 	stub.StartWriteBatch()
 	bs := make([][]byte, len(args))
+	var transient map[string][]byte
 	for i, a := range args {
-		if bs[i], err = c.values.DecodeMax([]byte(a), MaxArgBytes); err != nil {
+		b := []byte(a)
+		if a == docref.TransientArg {
+			if transient == nil {
+				if transient, err = stub.GetTransient(); err != nil {
+					return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: transient data: %v", fn, i+1, err)
+				}
+			}
+			var ok bool
+			if b, ok = transient[docref.TransientKey(i+1)]; !ok {
+				return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: sent as transient data, which the proposal does not hold", fn, i+1)
+			}
+		}
+		if bs[i], err = c.values.DecodeMax(b, MaxArgBytes); err != nil {
 			return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: %v", fn, i+1, err)
 		}
 	}
@@ -164,7 +179,8 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 
 // The transactions, in the order of chaincode.Functions. Each argument is
 // the function's JSON document (or an id), passed to the contract as sent,
-// or unpacked when sent packed (MaxArgBytes).
+// taken from the transient data when sent there, unpacked when sent packed
+// (MaxArgBytes).
 
 // RegisterOrg registers an organisation (regulator only).
 func (c *Contract) RegisterOrg(ctx contractapi.TransactionContextInterface, org string) (string, error) {

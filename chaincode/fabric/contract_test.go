@@ -355,10 +355,11 @@ func TestWarmAndColdEndorsersAgree(t *testing.T) {
 	}
 }
 
-// An argument sent packed (as the gateway's Fabric backend sends those of
-// packed.MinLen bytes or more) is the argument: the endorsement is the
-// same byte for byte as for the literal one. One that inflates beyond
-// MaxArgBytes, or is not DEFLATE, is refused as invalid.
+// An argument sent packed, in the arguments or in the transient data (as
+// the gateway's Fabric backend sends those of packed.MinLen bytes or
+// more), is the argument: the endorsement is the same byte for byte as for
+// the literal one. One that inflates beyond MaxArgBytes, is not DEFLATE or
+// is missing from the transient data is refused as invalid.
 func TestPackedArguments(t *testing.T) {
 	h := newStubHost(t)
 	trip := signedTrip(t, h)
@@ -382,6 +383,21 @@ func TestPackedArguments(t *testing.T) {
 	if !bytes.Equal(rl.Payload, rs.Payload) || !reflect.DeepEqual(literal.writes, sent.writes) ||
 		!bytes.Equal(literal.event.payload, sent.event.payload) {
 		t.Error("a packed argument endorses differently from the literal one")
+	}
+
+	// Sent as transient data, as the gateway's Fabric backend submits it:
+	// the same endorsement again.
+	viaTransient := h.l.newStub(creator, literal.ts.AsTime(), []byte("Handover"), []byte(docref.TransientArg))
+	viaTransient.txID = literal.txID
+	viaTransient.transient = map[string][]byte{docref.TransientKey(1): small}
+	if rt := h.cc.Invoke(viaTransient); rt.Status != 200 || !bytes.Equal(rl.Payload, rt.Payload) ||
+		!reflect.DeepEqual(literal.writes, viaTransient.writes) || !bytes.Equal(literal.event.payload, viaTransient.event.payload) {
+		t.Errorf("an argument sent as transient data endorses differently from the literal one (%d %s)", rt.Status, rt.Message)
+	}
+	lost := h.l.newStub(creator, time.Now(), []byte("Handover"), []byte(docref.TransientArg))
+	lost.transient = map[string][]byte{docref.TransientKey(2): small}
+	if res := h.cc.Invoke(lost); res.Status == 200 || !strings.HasPrefix(res.Message, "[invalid] Handover: argument 1: sent as transient data") {
+		t.Errorf("an argument missing from the transient data: status %d %q", res.Status, res.Message)
 	}
 
 	var bomb bytes.Buffer

@@ -49,11 +49,12 @@ func newFakeLedger() *fakeLedger {
 // the adapter is not expected to make panics, which the test then shows.
 type fakeStub struct {
 	shim.ChaincodeStubInterface
-	l       *fakeLedger
-	txID    string
-	ts      *timestamppb.Timestamp
-	creator []byte
-	args    [][]byte
+	l         *fakeLedger
+	txID      string
+	ts        *timestamppb.Timestamp
+	creator   []byte
+	args      [][]byte
+	transient map[string][]byte
 
 	trips    int // read requests to the peer: one per GetState, one per GetMultipleStates
 	reads    map[string]uint64
@@ -83,6 +84,8 @@ func (l *fakeLedger) newStub(creator []byte, at time.Time, args ...[]byte) *fake
 }
 
 func (s *fakeStub) GetArgs() [][]byte { return s.args }
+
+func (s *fakeStub) GetTransient() (map[string][]byte, error) { return s.transient, nil }
 
 func (s *fakeStub) GetStringArgs() []string {
 	out := make([]string, len(s.args))

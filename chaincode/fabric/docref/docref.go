@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // MinLen is the size from which a written value is referenced rather than
@@ -163,3 +164,18 @@ func Decode(payload []byte, value func(key string) ([]byte, bool)) ([]byte, erro
 	}
 	return append(out, p...), nil
 }
+
+// Arguments, too, need not travel in the transaction. A submitted
+// transaction keeps the arguments of its proposal for ever, in every
+// block, on every orderer and peer; but what the contract writes already
+// holds what it needs of them (a handover's new manifest version holds
+// the signed statement and its signatures, verbatim). The gateway's Fabric
+// backend therefore sends an argument in the proposal's transient data
+// under TransientKey(i), which endorsers read and the transaction leaves
+// out, and puts TransientArg in its place; the chaincode adapter takes it
+// from there.
+const TransientArg = "\x01"
+
+// TransientKey names the i-th argument (1 for the first after the
+// function name) in a proposal's transient data.
+func TransientKey(i int) string { return "arg" + strconv.Itoa(i) }

@@ -310,7 +310,7 @@ func benchPut(b *testing.B, clients, size int) {
 	ctx := context.Background()
 	measure(b, clients, b.N, func(_, i int) error {
 		key := fmt.Sprintf("bench/%d/%d/%d", time.Now().UnixNano()%1e6, run, i)
-		_, err := bench.lp.submit(ctx, orgs[submitters[i%len(submitters)]], "Put", [][]byte{[]byte(key), value})
+		_, err := bench.lp.submit(ctx, orgs[submitters[i%len(submitters)]], "Put", call{args: [][]byte{[]byte(key), value}})
 		return err
 	})
 }

@@ -504,7 +504,7 @@ func TestUnknownOutcomeIsResolved(t *testing.T) {
 		t.Fatal(err)
 	}
 	og := l.orgs[submitter.Org.MSP]
-	pend, err := l.endorse(ctx, og, "Handover", [][]byte{body})
+	pend, err := l.endorse(ctx, og, "Handover", carry([][]byte{body}))
 	if err != nil {
 		t.Fatal(err)
 	}

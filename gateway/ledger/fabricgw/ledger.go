@@ -353,14 +353,13 @@ func (l *Ledger) Submit(ctx context.Context, caller chaincode.Caller, fn string,
 	if err != nil {
 		return ledger.Commit{}, err
 	}
-	return l.submit(ctx, og, fn, packArgs(args))
+	return l.submit(ctx, og, fn, carry(args))
 }
 
-// packArgs returns the arguments as the transaction carries them: those of
-// packed.MinLen bytes or more packed, as the contract stores its values.
-// A transaction carries its arguments to every endorser, orderer and peer;
-// a signed statement is about a third smaller packed. The chaincode
-// unpacks them (fabric.MaxArgBytes).
+// packArgs returns the arguments as an evaluation sends them: those of
+// packed.MinLen bytes or more packed, as the contract stores its values (a
+// signed statement is about a third smaller packed). The chaincode unpacks
+// them (fabric.MaxArgBytes).
 func packArgs(args [][]byte) [][]byte {
 	out := make([][]byte, len(args))
 	for i, a := range args {
@@ -369,10 +368,45 @@ func packArgs(args [][]byte) [][]byte {
 	return out
 }
 
+// call is a function's arguments as its proposal carries them.
+type call struct {
+	args      [][]byte
+	transient map[string][]byte
+}
+
+func (c call) options() []client.ProposalOption {
+	opts := []client.ProposalOption{client.WithBytesArguments(c.args...)}
+	if len(c.transient) > 0 {
+		opts = append(opts, client.WithTransient(c.transient))
+	}
+	return opts
+}
+
+// carry returns the arguments as a submitted transaction's proposal
+// carries them: those of packed.MinLen bytes or more packed and sent as
+// transient data, which the endorsers read and the ordered transaction
+// leaves out (docref.TransientArg): what the contract writes holds what
+// it keeps of them, and the transaction does not carry them a second time
+// to every orderer and peer, nor keep them in every block.
+func carry(args [][]byte) call {
+	c := call{args: packArgs(args)}
+	for i, a := range c.args {
+		if len(args[i]) < packed.MinLen {
+			continue
+		}
+		if c.transient == nil {
+			c.transient = map[string][]byte{}
+		}
+		c.transient[docref.TransientKey(i+1)] = a
+		c.args[i] = []byte(docref.TransientArg)
+	}
+	return c
+}
+
 // submit runs Submit's protocol for any function of the chaincode,
 // endorsing again while the endorsers disagree and, for retryable
 // functions, after a read conflict.
-func (l *Ledger) submit(ctx context.Context, og *org, fn string, args [][]byte) (ledger.Commit, error) {
+func (l *Ledger) submit(ctx context.Context, og *org, fn string, args call) (ledger.Commit, error) {
 	start := time.Now()
 	for attempt, conflicts := 0, 0; ; attempt++ {
 		c, err := l.submitOnce(ctx, og, fn, args)
@@ -420,7 +454,7 @@ type pending struct {
 	result []byte
 }
 
-func (l *Ledger) submitOnce(ctx context.Context, og *org, fn string, args [][]byte) (ledger.Commit, error) {
+func (l *Ledger) submitOnce(ctx context.Context, og *org, fn string, args call) (ledger.Commit, error) {
 	p, err := l.endorse(ctx, og, fn, args)
 	if err != nil {
 		return ledger.Commit{}, err
@@ -484,12 +518,12 @@ func (l *Ledger) propagate(ctx context.Context, p *pending, commit *client.Commi
 	wg.Wait()
 }
 
-func (l *Ledger) endorse(ctx context.Context, og *org, fn string, args [][]byte) (*pending, error) {
+func (l *Ledger) endorse(ctx context.Context, og *org, fn string, args call) (*pending, error) {
 	var last error
 	order := og.gateways()
 	for n, i := range order {
 		g := og.gws[i]
-		prop, err := g.cc.NewProposal(fn, client.WithBytesArguments(args...))
+		prop, err := g.cc.NewProposal(fn, args.options()...)
 		if err != nil {
 			return nil, toError(fn, stageEndorse, err)
 		}
