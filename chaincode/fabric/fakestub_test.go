@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/chaincode/fabric/packed"
 )
 
@@ -154,10 +155,13 @@ func (s *fakeStub) PutState(key string, value []byte) error {
 
 // written is the transaction's write set as docref.Decode asks it: the
 // values as the contract wrote them, unpacked.
+// written resolves a reference in the transaction's response or event as
+// the gateway's Fabric backend does: a written value, unpacked, or a fact
+// of the transaction's header.
 func (s *fakeStub) written(key string) ([]byte, bool) {
 	v, ok := s.writes[key]
 	if !ok {
-		return nil, false
+		return docref.Header{TxID: s.txID, Time: s.ts.AsTime(), Creator: s.creator}.Fact(key)
 	}
 	v, err := packed.Decode(v)
 	return v, err == nil

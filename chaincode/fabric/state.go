@@ -7,6 +7,7 @@ package fabric
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -186,12 +187,14 @@ func (s *state) Emit(name string, payload []byte) error {
 }
 
 // finish ends a successful transaction: it sets the event and returns the
-// response, each with the written documents it repeats referenced.
+// response, each with the written documents and the transaction's facts
+// (id, time, submitter) it repeats referenced.
 func (s *state) finish(response []byte) ([]byte, error) {
+	known := slices.Concat(s.writes, docref.Facts(s.stub.GetTxID(), s.txTime, s.caller.ID))
 	if s.event != nil {
-		if err := s.stub.SetEvent(s.event.name, docref.Encode(s.event.payload, s.writes)); err != nil {
+		if err := s.stub.SetEvent(s.event.name, docref.Encode(s.event.payload, known)); err != nil {
 			return nil, err
 		}
 	}
-	return docref.Encode(response, s.writes), nil
+	return docref.Encode(response, known), nil
 }

@@ -16,6 +16,11 @@
 // Contract responses and event payloads are JSON or plain identifiers, so
 // they never start with 0; one that did would be encoded with no
 // reference, keeping the format unambiguous.
+//
+// A payload may also name facts of its transaction that the transaction's
+// header holds anyway: its id, its time and the submitter's identity
+// (Facts). Every event of the contract repeats all three, about 300 bytes.
+// Their keys are not valid UTF-8, so no written key is ever one of them.
 package docref
 
 import (
@@ -25,6 +30,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 )
 
 // MinLen is the size from which a written value is referenced rather than
@@ -42,6 +50,65 @@ type Write struct {
 	Value []byte
 }
 
+// The keys of a transaction's facts.
+const (
+	FactTxID   = "\xfftx_id"  // the transaction id
+	FactTime   = "\xfftime"   // its time (the channel header's timestamp), as JSON writes it, unquoted
+	FactCaller = "\xffcaller" // the submitter's id, as the chaincode library's cid.ClientID.GetID gives it
+)
+
+// minFact is the size from which a fact is referenced: a reference costs
+// about ten bytes.
+const minFact = 16
+
+// Facts lists a transaction's facts, for Encode, and for a reader to
+// resolve: both sides compute each from the same header field with the
+// same function. callerID may be empty (not referenced).
+func Facts(txID string, t time.Time, callerID string) []Write {
+	return []Write{
+		{FactTxID, []byte(txID)},
+		{FactTime, []byte(t.UTC().Format(time.RFC3339Nano))},
+		{FactCaller, []byte(callerID)},
+	}
+}
+
+func isFact(key string) bool { return len(key) > 0 && key[0] == 0xff }
+
+// Header is what a reader of a transaction resolves its facts from: the
+// channel header's id and timestamp, the signature header's creator.
+type Header struct {
+	TxID    string
+	Time    time.Time
+	Creator []byte // a serialized identity
+}
+
+// Fact returns the fact named key, as Facts gives it to the chaincode
+// (the submitter's id is computed only when asked for); false when key is
+// not a fact or the creator is not an X.509 identity.
+func (h Header) Fact(key string) ([]byte, bool) {
+	var id string
+	if key == FactCaller {
+		ci, err := cid.New(creator(h.Creator))
+		if err != nil {
+			return nil, false
+		}
+		if id, err = ci.GetID(); err != nil {
+			return nil, false
+		}
+	}
+	for _, f := range Facts(h.TxID, h.Time, id) {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return nil, false
+}
+
+// creator is the one stub method cid.New asks for.
+type creator []byte
+
+func (c creator) GetCreator() ([]byte, error) { return c, nil }
+
 // Encoded reports whether payload is in the reference form.
 func Encoded(payload []byte) bool { return len(payload) > 0 && payload[0] == marker }
 
@@ -51,12 +118,17 @@ type ref struct {
 }
 
 // Encode returns payload with the first occurrence of each value of
-// writes (MinLen bytes or more) replaced by a reference to its key; a
-// payload with nothing to reference is returned as it is.
+// writes (MinLen bytes or more, or a fact of 16 bytes or more) replaced by
+// a reference to its key; a payload with nothing to reference is returned
+// as it is.
 func Encode(payload []byte, writes []Write) []byte {
 	var refs []ref
 	for _, w := range writes {
-		if len(w.Value) < MinLen || len(w.Value) > len(payload) {
+		least := MinLen
+		if isFact(w.Key) {
+			least = minFact
+		}
+		if len(w.Value) < least || len(w.Value) > len(payload) {
 			continue
 		}
 		if i := bytes.Index(payload, w.Value); i >= 0 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func lookup(ws []Write) func(string) ([]byte, bool) {
@@ -111,4 +113,41 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		Decode(payload, lookup(ws)) // arbitrary input: an error at most
 	})
+}
+
+// An event names its transaction's id, time and submitter like written
+// documents, and restores from the same facts; a fact too short to be
+// worth a reference stays literal.
+func TestFacts(t *testing.T) {
+	doc := []byte(`{"id":"20264401000001","steps":[` + strings.Repeat(`{"step":"pickup"},`, 30) + `{}]}`)
+	at := time.Date(2026, 11, 29, 4, 6, 24, 123456789, time.UTC)
+	txID := strings.Repeat("3f", 32)
+	caller := strings.Repeat("eDUwOTo6Q049", 18)
+	ws := append([]Write{{"manifest~20264401000001", doc}}, Facts(txID, at, caller)...)
+	ev := []byte(`{"v":1,"type":"manifest.pickup","tx_id":"` + txID + `","time":"2026-11-29T04:06:24.123456789Z","caller":{"msp":"CarrierMSP","id":"` +
+		caller + `"},"manifest":` + string(doc) + `,"hash":"h"}`)
+	enc := Encode(ev, ws)
+	if !Encoded(enc) || enc[1] != 4 {
+		t.Fatalf("Encode = %q, want 4 references", enc)
+	}
+	if want := len(ev) - len(doc) - len(txID) - len(caller) - len("2026-11-29T04:06:24.123456789Z"); len(enc) > want+60 {
+		t.Errorf("encoded %d bytes, want about %d", len(enc), want)
+	}
+	if dec, err := Decode(enc, lookup(ws)); err != nil || !bytes.Equal(dec, ev) {
+		t.Fatalf("Decode = %q, %v; want the event", dec, err)
+	}
+	// Another transaction's facts do not restore it.
+	other := append([]Write{{"manifest~20264401000001", doc}}, Facts(strings.Repeat("00", 32), at, caller)...)
+	if dec, err := Decode(enc, lookup(other)); err == nil && bytes.Equal(dec, ev) {
+		t.Error("the event restored from another transaction's facts")
+	}
+	short := Facts(txID, at, "x509::a")
+	if enc := Encode([]byte(`{"id":"x509::a"}`), short); Encoded(enc) {
+		t.Errorf("a 7-byte fact was referenced: %q", enc)
+	}
+	for _, f := range short {
+		if !isFact(f.Key) || utf8.ValidString(f.Key) {
+			t.Errorf("fact key %q could be a written key", f.Key)
+		}
+	}
 }

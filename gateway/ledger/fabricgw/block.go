@@ -82,6 +82,11 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 	if common.HeaderType(ch.GetType()) != common.HeaderType_ENDORSER_TRANSACTION {
 		return nil
 	}
+	sh := &common.SignatureHeader{}
+	if err := proto.Unmarshal(payload.GetHeader().GetSignatureHeader(), sh); err != nil {
+		return fmt.Errorf("signature header: %w", err)
+	}
+	hdr := docref.Header{TxID: tx.TxID, Time: tx.Time, Creator: sh.GetCreator()}
 	t := &peer.Transaction{}
 	if err := proto.Unmarshal(payload.GetData(), t); err != nil {
 		return fmt.Errorf("transaction: %w", err)
@@ -103,7 +108,7 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 		// writes rather than repeat them (package docref).
 		cc := ca.GetChaincodeId().GetName()
 		tx.Response = ca.GetResponse().GetPayload()
-		if r, err := restore(ca, cc, tx.Response); err != nil {
+		if r, err := restore(ca, cc, hdr, tx.Response); err != nil {
 			tx.RestoreErr = fmt.Errorf("response: %w", err)
 		} else {
 			tx.Response = r
@@ -119,7 +124,7 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 			continue
 		}
 		tx.EventChaincode, tx.EventName, tx.EventPayload = ev.GetChaincodeId(), ev.GetEventName(), ev.GetPayload()
-		if p, err := restore(ca, ev.GetChaincodeId(), tx.EventPayload); err != nil {
+		if p, err := restore(ca, ev.GetChaincodeId(), hdr, tx.EventPayload); err != nil {
 			tx.RestoreErr = fmt.Errorf("chaincode event: %w", err)
 		} else {
 			tx.EventPayload = p
@@ -129,8 +134,9 @@ func readEnvelope(env *common.Envelope, tx *blockTx) error {
 }
 
 // restore returns payload with the documents it references taken from the
-// action's writes in the chaincode's namespace, unpacked (package packed).
-func restore(ca *peer.ChaincodeAction, chaincode string, payload []byte) ([]byte, error) {
+// action's writes in the chaincode's namespace, unpacked (package packed),
+// and the facts it references from the transaction's header.
+func restore(ca *peer.ChaincodeAction, chaincode string, hdr docref.Header, payload []byte) ([]byte, error) {
 	if !docref.Encoded(payload) {
 		return payload, nil
 	}
@@ -150,7 +156,7 @@ func restore(ca *peer.ChaincodeAction, chaincode string, payload []byte) ([]byte
 				return v, true
 			}
 		}
-		return nil, false
+		return hdr.Fact(key)
 	})
 	if bad != nil {
 		return nil, bad

@@ -3,7 +3,15 @@ package fabricgw
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +22,7 @@ import (
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
+	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -35,6 +44,7 @@ type testTx struct {
 	payload  []byte
 	response []byte
 	writes   map[string][]docref.Write
+	creator  []byte // the signature header's serialized identity
 }
 
 var t0 = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
@@ -85,7 +95,8 @@ func makeBlock(num uint64, txs ...testTx) *common.Block {
 			cap := &peer.ChaincodeActionPayload{Action: &peer.ChaincodeEndorsedAction{ProposalResponsePayload: mustMarshal(prp)}}
 			data = mustMarshal(&peer.Transaction{Actions: []*peer.TransactionAction{{Payload: mustMarshal(cap)}}})
 		}
-		payload := &common.Payload{Header: &common.Header{ChannelHeader: mustMarshal(ch)}, Data: data}
+		payload := &common.Payload{Header: &common.Header{ChannelHeader: mustMarshal(ch),
+			SignatureHeader: mustMarshal(&common.SignatureHeader{Creator: tx.creator})}, Data: data}
 		b.Data.Data = append(b.Data.Data, mustMarshal(&common.Envelope{Payload: mustMarshal(payload)}))
 	}
 	b.Metadata.Metadata[common.BlockMetadataIndex_TRANSACTIONS_FILTER] = filter
@@ -193,6 +204,54 @@ func TestDocumentsRestoredFromTheWriteSet(t *testing.T) {
 	evs, err := f.events(makeBlock(3, tx, testTx{id: "b", code: peer.TxValidationCode_VALID, chaincode: "wasteledger", event: "manifest.signed"}))
 	if err != nil || len(evs) != 1 || evs[0].TxID != "b" {
 		t.Errorf("events of a block with a bad reference in an invalid transaction = %v, %v; want b's", evs, err)
+	}
+}
+
+// An event that names its transaction's id, time and submitter restores
+// them from the transaction's header: the submitter's id as the chaincode
+// library gives it, "x509::" subject "::" issuer in base64.
+func TestFactsRestoredFromTheHeader(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "User1@carrier.example.com"},
+		NotBefore: t0, NotAfter: t0.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creator := mustMarshal(&msp.SerializedIdentity{Mspid: "CarrierMSP", IdBytes: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})})
+	callerID := base64.StdEncoding.EncodeToString([]byte("x509::CN=User1@carrier.example.com::CN=User1@carrier.example.com"))
+	id := strings.Repeat("ab", 32)
+	at := t0.Add(3 * time.Minute) // makeBlock's time of block 3, transaction 0
+	event := []byte(`{"v":1,"type":"org.registered","tx_id":"` + id + `","time":"` + at.Format(time.RFC3339Nano) +
+		`","caller":{"msp":"CarrierMSP","id":"` + callerID + `"}}`)
+	payload := docref.Encode(event, docref.Facts(id, at, callerID))
+	if !docref.Encoded(payload) || bytes.Contains(payload, []byte(callerID)) || bytes.Contains(payload, []byte(id)) {
+		t.Fatalf("the event as sent repeats its facts: %q", payload)
+	}
+	tx := testTx{id: id, code: peer.TxValidationCode_VALID, chaincode: "wasteledger", event: "org.registered", payload: payload, creator: creator}
+	txs, err := parseBlock(makeBlock(3, tx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if txs[0].RestoreErr != nil || !bytes.Equal(txs[0].EventPayload, event) {
+		t.Errorf("restored event %q (%v), want %q", txs[0].EventPayload, txs[0].RestoreErr, event)
+	}
+	// Another submitter, or none that is X.509: not this event.
+	for name, c := range map[string][]byte{
+		"another submitter": mustMarshal(&msp.SerializedIdentity{Mspid: "CarrierMSP", IdBytes: []byte("not a certificate")}),
+		"no submitter":      nil,
+	} {
+		tx.creator = c
+		txs, err := parseBlock(makeBlock(3, tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if txs[0].RestoreErr == nil {
+			t.Errorf("%s: the event restored as %q", name, txs[0].EventPayload)
+		}
 	}
 }
 
