@@ -126,7 +126,12 @@ func huffDepths(f []int, lens []uint8) int {
 			leaves = append(leaves, s)
 		}
 	}
-	slices.SortStableFunc(leaves, func(a, b int) int { return f[a] - f[b] })
+	slices.SortFunc(leaves, func(a, b int) int { // by count, then symbol
+		if f[a] != f[b] {
+			return f[a] - f[b]
+		}
+		return a - b
+	})
 	m := len(leaves)
 	weight := make([]int, 2*m-1)
 	parent := make([]int, 2*m-1)

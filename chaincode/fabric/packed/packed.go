@@ -24,9 +24,11 @@ package packed
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 
 	"wasteledger/internal/recent"
@@ -138,10 +140,7 @@ func lz77(v []byte) []token {
 				if bestLen > 0 && (bestLen >= limit || v[j+bestLen] != v[i+bestLen]) {
 					continue // cannot be longer than the best so far
 				}
-				l := 0
-				for l < limit && v[j+l] == v[i+l] {
-					l++
-				}
+				l := matchLen(v[j:j+limit], v[i:i+limit])
 				if l > bestLen {
 					bestLen, bestDist = l, i-j
 					if l >= niceMatch {
@@ -169,6 +168,22 @@ func lz77(v []byte) []token {
 		i = end
 	}
 	return toks
+}
+
+// matchLen is the length of the common prefix of a and b (len(a) ==
+// len(b)), compared eight bytes at a time.
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(a)-n >= 8 {
+		if x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:]); x != 0 {
+			return n + bits.TrailingZeros64(x)/8
+		}
+		n += 8
+	}
+	for n < len(a) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func hash3(b []byte) uint32 {
