@@ -12,6 +12,7 @@ import (
 	"wasteledger/chaincode"
 	"wasteledger/chaincode/fabric/docref"
 	"wasteledger/chaincode/fabric/packed"
+	"wasteledger/internal/recent"
 	"wasteledger/manifest"
 )
 
@@ -40,6 +41,10 @@ type Contract struct {
 	contractapi.Contract
 	cc     chaincode.Invoker
 	values packed.Cache // the stored form of large values, shared by all transactions
+	// callers remembers the caller of each creator (serialized identity):
+	// a function of its bytes alone, and the few client identities of a
+	// network submit every transaction.
+	callers recent.Map[string, chaincode.Caller]
 }
 
 // NewContract returns the Fabric contract over cc (usually chaincode.New()).
@@ -129,6 +134,22 @@ func callerOf(ctx contractapi.TransactionContextInterface) chaincode.Caller {
 	return chaincode.Caller{MSP: msp, ID: id}
 }
 
+// callerOf is callerOf(ctx), remembered by the creator's bytes.
+func (c *Contract) callerOf(ctx contractapi.TransactionContextInterface) chaincode.Caller {
+	creator, err := ctx.GetStub().GetCreator()
+	if err != nil {
+		return callerOf(ctx)
+	}
+	if v, ok := recent.GetBytes(&c.callers, creator); ok {
+		return v
+	}
+	v := callerOf(ctx)
+	if v != (chaincode.Caller{}) {
+		c.callers.Put(string(creator), v)
+	}
+	return v
+}
+
 func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string, args ...string) (out string, err error) {
 	// A panic would take the chaincode server, and with it every peer's
 	// endorsements, down; turn it into an error instead. The recovery is
@@ -139,7 +160,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 		}
 	}()
 	stub := ctx.GetStub()
-	st, err := newState(stub, callerOf(ctx), &c.values)
+	st, err := newState(stub, c.callerOf(ctx), &c.values)
 	if err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
 	}

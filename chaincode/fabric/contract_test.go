@@ -234,6 +234,26 @@ func TestCallerComesFromTheClientIdentity(t *testing.T) {
 	if ev.TxID != stub.txID || !ev.Time.Equal(stub.ts.AsTime()) {
 		t.Errorf("event tx %s at %v, want %s at %v (the proposal's id and timestamp)", ev.TxID, ev.Time, stub.txID, stub.ts.AsTime())
 	}
+
+	// The server remembers callers by creator: each creator is still its own.
+	for _, msp := range []string{"CarrierMSP", "RegulatorMSP", "CarrierMSP"} {
+		_, stub, err := h.run(chaincode.Caller{MSP: msp}, "Diagnose", nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := docref.Decode(stub.event.payload, stub.written)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev chaincode.Event
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := base64.StdEncoding.DecodeString(ev.Caller.ID)
+		if ev.Caller.MSP != msp || !strings.HasPrefix(string(id), "x509::CN=User1@"+strings.ToLower(msp)) {
+			t.Errorf("caller of a %s creator: %+v (id %q)", msp, ev.Caller, id)
+		}
+	}
 }
 
 func TestErrorsKeepTheirCode(t *testing.T) {
