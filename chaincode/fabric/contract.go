@@ -45,11 +45,12 @@ type Contract struct {
 	// a function of its bytes alone, and the few client identities of a
 	// network submit every transaction.
 	callers recent.Map[string, chaincode.Caller]
+	replays *replays
 }
 
 // NewContract returns the Fabric contract over cc (usually chaincode.New()).
 func NewContract(cc chaincode.Invoker) *Contract {
-	c := &Contract{cc: cc}
+	c := &Contract{cc: cc, replays: newReplays()}
 	c.Name = Name
 	c.Info = metadata.InfoMetadata{
 		Title:       "wasteledger",
@@ -160,19 +161,15 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 		}
 	}()
 	stub := ctx.GetStub()
-	st, err := newState(stub, c.callerOf(ctx), &c.values)
-	if err != nil {
-		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
-	}
 	// Send the writes to the peer in one message when the transaction ends
 	// (the shim flushes the batch after Invoke) instead of one round trip
 	// per Put; a no-op on a peer without write batching. Reads are
 	// unaffected: Fabric never shows a transaction its own writes.
 	stub.StartWriteBatch()
-	bs := make([][]byte, len(args))
+	raw := make([][]byte, len(args))
 	var transient map[string][]byte
 	for i, a := range args {
-		b := []byte(a)
+		raw[i] = []byte(a)
 		if a == docref.TransientArg {
 			if transient == nil {
 				if transient, err = stub.GetTransient(); err != nil {
@@ -180,10 +177,33 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 				}
 			}
 			var ok bool
-			if b, ok = transient[docref.TransientKey(i+1)]; !ok {
+			if raw[i], ok = transient[docref.TransientKey(i+1)]; !ok {
 				return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: sent as transient data, which the proposal does not hold", fn, i+1)
 			}
 		}
+	}
+	// Another peer's endorsement of the same proposal: replay it (replay.go).
+	creator, _ := stub.GetCreator()
+	digest, replayable := proposalDigest(stub, creator, fn, raw)
+	if replayable {
+		if r, ok := c.replays.Get(digest); ok {
+			if res, done, err := r.replay(stub); done {
+				if err != nil {
+					return "", manifest.Errorf(manifest.Unavailable, "%s: %w", fn, err)
+				}
+				return string(res), nil
+			}
+		}
+	}
+	st, err := newState(stub, c.callerOf(ctx), &c.values)
+	if err != nil {
+		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
+	}
+	if replayable {
+		st.rec = &recording{}
+	}
+	bs := make([][]byte, len(raw))
+	for i, b := range raw {
 		if bs[i], err = c.values.DecodeMax(b, MaxArgBytes); err != nil {
 			return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: %v", fn, i+1, err)
 		}
@@ -194,6 +214,10 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	}
 	if res, err = st.finish(res); err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
+	}
+	if st.rec != nil {
+		st.rec.response = res
+		c.replays.Put(digest, st.rec)
 	}
 	return string(res), nil
 }

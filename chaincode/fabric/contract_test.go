@@ -37,9 +37,11 @@ type stubHost struct {
 	ids *identities
 
 	// twoEndorsers runs every proposal twice at once through the one
-	// contract, as two endorsing peers sharing a chaincode server do, and
-	// fails the test unless both produce the same response, write set and
-	// event (shared caches included). Transactions are then serialised.
+	// contract, as two endorsing peers sharing a chaincode server do, then
+	// a third time (a replay when the first two recorded it), and
+	// fails the test unless both produce the same response, read set, write
+	// set and event (shared caches and replays included). Transactions are
+	// then serialised.
 	twoEndorsers bool
 	mu           sync.Mutex
 	lastMu       sync.Mutex
@@ -74,10 +76,19 @@ func (h *stubHost) run(caller chaincode.Caller, fn string, args [][]byte, commit
 	wg.Go(func() { res2 = h.cc.Invoke(other) })
 	res := h.cc.Invoke(stub)
 	wg.Wait()
-	if res.Status != res2.Status || res.Message != res2.Message || !bytes.Equal(res.Payload, res2.Payload) ||
-		!reflect.DeepEqual(stub.writes, other.writes) || !reflect.DeepEqual(stub.order, other.order) ||
-		stub.event.name != other.event.name || !bytes.Equal(stub.event.payload, other.event.payload) {
-		h.t.Errorf("%s is not deterministic: two endorsements of transaction %s differ", fn, stub.txID)
+	// A third peer's endorsement, after both: a replay of theirs.
+	third := h.l.newStub(stub.creator, stub.ts.AsTime(), stub.args...)
+	third.txID = stub.txID
+	res3 := h.cc.Invoke(third)
+	for _, e := range []struct {
+		s *fakeStub
+		r *peer.Response
+	}{{other, res2}, {third, res3}} {
+		if res.Status != e.r.Status || res.Message != e.r.Message || !bytes.Equal(res.Payload, e.r.Payload) ||
+			!reflect.DeepEqual(stub.reads, e.s.reads) || !reflect.DeepEqual(stub.writes, e.s.writes) || !reflect.DeepEqual(stub.order, e.s.order) ||
+			stub.event.name != e.s.event.name || !bytes.Equal(stub.event.payload, e.s.event.payload) {
+			h.t.Errorf("%s is not deterministic: endorsements of transaction %s differ", fn, stub.txID)
+		}
 	}
 	return h.finish(stub, res, commit)
 }
@@ -119,8 +130,9 @@ func TestConformanceOverShimStub(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) scenario.Host { return newStubHost(t) })
 }
 
-// Every transaction of the suite, endorsed twice from the same proposal,
-// gives byte-identical results: what endorsing peers must agree on.
+// Every transaction of the suite, endorsed three times from the same
+// proposal (the third a replay), gives byte-identical results: what
+// endorsing peers must agree on.
 func TestDeterministicAcrossEndorsers(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) scenario.Host {
 		h := newStubHost(t)

@@ -110,6 +110,7 @@ func (s *fakeStub) StartWriteBatch()        { s.batching = true }
 func (s *fakeStub) FinishWriteBatch() error { return nil }
 
 func (s *fakeStub) GetTxID() string                                 { return s.txID }
+func (s *fakeStub) GetChannelID() string                            { return "wasteledger" }
 func (s *fakeStub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.ts, nil }
 func (s *fakeStub) GetCreator() ([]byte, error)                     { return s.creator, nil }
 

@@ -38,6 +38,9 @@ type state struct {
 
 	writes []docref.Write
 	event  *event
+	// rec records the run for replays (replay.go) while it can be
+	// replayed: nil for a run that read a range or a history.
+	rec *recording
 }
 
 type event struct {
@@ -62,6 +65,15 @@ func newState(stub shim.ChaincodeStubInterface, caller chaincode.Caller, values 
 	return &state{stub: stub, caller: caller, txTime: ts.AsTime().UTC(), values: values}, nil
 }
 
+// read records a value the peer answered.
+func (s *state) read(key string, b []byte) {
+	if s.rec == nil || slices.Contains(s.rec.reads, key) {
+		return
+	}
+	s.rec.reads = append(s.rec.reads, key)
+	s.rec.values = append(s.rec.values, b)
+}
+
 // unpack returns the value stored as b.
 func (s *state) unpack(key string, b []byte) ([]byte, error) {
 	v, err := s.values.Decode(b)
@@ -76,6 +88,7 @@ func (s *state) Get(key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.read(key, b)
 	return s.unpack(key, b)
 }
 
@@ -90,6 +103,7 @@ func (s *state) GetMany(keys []string) ([][]byte, error) {
 		return nil, fmt.Errorf("asked for %d keys, the peer answered %d values", len(keys), len(vs))
 	}
 	for i := range vs {
+		s.read(keys[i], vs[i])
 		if vs[i], err = s.unpack(keys[i], vs[i]); err != nil {
 			return nil, err
 		}
@@ -98,8 +112,12 @@ func (s *state) GetMany(keys []string) ([][]byte, error) {
 }
 
 func (s *state) Put(key string, value []byte) error {
-	if err := s.stub.PutState(key, s.values.Encode(value)); err != nil {
+	stored := s.values.Encode(value)
+	if err := s.stub.PutState(key, stored); err != nil {
 		return err
+	}
+	if s.rec != nil {
+		s.rec.writes = append(s.rec.writes, docref.Write{Key: key, Value: stored})
 	}
 	for i := range s.writes {
 		if s.writes[i].Key == key { // the write set keeps a key's last value
@@ -117,6 +135,7 @@ func (s *state) Put(key string, value []byte) error {
 const rangeEnd = string(utf8.MaxRune)
 
 func (s *state) Range(prefix string, fn func(key string, value []byte) error) error {
+	s.rec = nil // phantom reads are checked by range: not replayed
 	start, end := prefix, prefix+rangeEnd
 	if prefix == "" {
 		start, end = "", "" // the whole (simple-key) namespace
@@ -145,6 +164,7 @@ func (s *state) Range(prefix string, fn func(key string, value []byte) error) er
 // History lists the key's committed versions oldest first; Fabric's history
 // iterator returns them newest first.
 func (s *state) History(key string) ([]chaincode.Version, error) {
+	s.rec = nil
 	it, err := s.stub.GetHistoryForKey(key)
 	if err != nil {
 		return nil, err
@@ -192,8 +212,12 @@ func (s *state) Emit(name string, payload []byte) error {
 func (s *state) finish(response []byte) ([]byte, error) {
 	known := slices.Concat(s.writes, docref.Facts(s.stub.GetTxID(), s.txTime, s.caller.ID))
 	if s.event != nil {
-		if err := s.stub.SetEvent(s.event.name, docref.Encode(s.event.payload, known)); err != nil {
+		payload := docref.Encode(s.event.payload, known)
+		if err := s.stub.SetEvent(s.event.name, payload); err != nil {
 			return nil, err
+		}
+		if s.rec != nil {
+			s.rec.event = &event{name: s.event.name, payload: payload}
 		}
 	}
 	return docref.Encode(response, known), nil
