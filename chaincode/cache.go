@@ -88,33 +88,3 @@ func (v *verified) verify(pub *ecdsa.PublicKey, message []byte, sig string) erro
 	v.Put(id, struct{}{})
 	return nil
 }
-
-// versions caches decoded manifest versions by their exact stored bytes,
-// for a contract serving endorsing peers: the peers that endorse one
-// handover each read the same version, which is decoded once. A cached
-// value is what manifest.Decode of those bytes returns, and each caller
-// gets its own deep copy to change. Only the last few hundred are kept:
-// the endorsements of one transaction arrive milliseconds apart.
-type versions struct {
-	recent.Map[string, *manifest.Manifest]
-}
-
-func newVersions() *versions { return &versions{recent.Map[string, *manifest.Manifest]{Limit: 512}} }
-
-func (v *versions) decode(b []byte) (*manifest.Manifest, error) {
-	if v != nil {
-		if m, ok := recent.GetBytes(&v.Map, b); ok {
-			return m.Clone(), nil
-		}
-	}
-	var m manifest.Manifest
-	if v == nil {
-		return &m, manifest.DecodeShared(b, &m)
-	}
-	// Decoded strings copied, not sharing b: the cache outlives the read.
-	if err := manifest.Decode(b, &m); err != nil {
-		return nil, err
-	}
-	v.Put(string(b), m.Clone())
-	return &m, nil
-}

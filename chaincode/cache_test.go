@@ -2,13 +2,9 @@ package chaincode
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"os"
-	"reflect"
 	"testing"
 
-	"wasteledger/manifest"
 	"wasteledger/manifest/signature"
 )
 
@@ -54,47 +50,5 @@ func TestVerifiedAnswersAsVerify(t *testing.T) {
 	}
 	if v.Len() != 1 {
 		t.Errorf("the cache holds %d entries, want the one success", v.Len())
-	}
-}
-
-// The version cache gives what decoding gives, a copy each time: a step
-// changing the manifest it loaded cannot change what the next endorser
-// loads.
-func TestVersionsDecodeOnce(t *testing.T) {
-	b, err := os.ReadFile("testdata/events/14-manifest-delivery.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev Event
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	var want manifest.Manifest
-	if err := manifest.Decode(ev.Manifest, &want); err != nil {
-		t.Fatal(err)
-	}
-	v := newVersions()
-	first, err := v.decode(ev.Manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Steps[0].Signatures[0].Sig = "changed"
-	first.Steps = append(first.Steps, manifest.Record{})
-	first.Legs[0].Plates[0] = "changed"
-	for i := range 2 {
-		got, err := v.decode(ev.Manifest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(*got, want) {
-			t.Fatalf("decode %d from the cache differs from manifest.Decode", i+2)
-		}
-		got.Status = "changed"
-	}
-	if v.Len() != 1 {
-		t.Errorf("the cache holds %d versions, want 1", v.Len())
-	}
-	if _, err := v.decode([]byte(`{"id":`)); err == nil || v.Len() != 1 {
-		t.Errorf("a broken version: err %v, %d cached", err, v.Len())
 	}
 }

@@ -52,7 +52,6 @@ type Contract struct {
 	// Kept only by a contract serving endorsing peers (NewForPeers).
 	written  *routes
 	verified *verified
-	versions *versions
 }
 
 // New returns the contract.
@@ -61,13 +60,10 @@ func New() *Contract { return &Contract{} }
 // NewForPeers returns the contract for a chaincode server. Every endorsing
 // peer that uses the server runs each proposal, and each of its reads is a
 // round trip to the peer: this contract remembers the party signatures
-// that verified, the manifest versions it decoded and, for the versions
-// it wrote, the permits their next step reads (read with the manifest, in
-// one round trip). None changes what a transaction reads, writes or
-// answers.
-func NewForPeers() *Contract {
-	return &Contract{written: &routes{}, verified: &verified{}, versions: newVersions()}
-}
+// that verified and, for the manifest versions it wrote, the permits their
+// next step reads (read with the manifest, in one round trip). Neither
+// changes what a transaction reads, writes or answers.
+func NewForPeers() *Contract { return &Contract{written: &routes{}, verified: &verified{}} }
 
 type txFunc func(c *Contract, st State, args [][]byte) ([]byte, error)
 
@@ -255,10 +251,6 @@ func getCached[T any](st State, key, what, id string, cache *decoded[T], v *T) e
 }
 
 func loadManifest(st State, id string) (*manifest.Manifest, []byte, error) {
-	return (*versions)(nil).load(st, id)
-}
-
-func (v *versions) load(st State, id string) (*manifest.Manifest, []byte, error) {
 	b, err := st.Get(ManifestKey(id))
 	if err != nil {
 		return nil, nil, manifest.Errorf(manifest.Unavailable, "read manifest: %w", err)
@@ -266,11 +258,11 @@ func (v *versions) load(st State, id string) (*manifest.Manifest, []byte, error)
 	if b == nil {
 		return nil, nil, manifest.Errorf(manifest.NotFound, "manifest %s not found", id)
 	}
-	m, err := v.decode(b)
-	if err != nil {
+	var m manifest.Manifest
+	if err := manifest.DecodeShared(b, &m); err != nil {
 		return nil, nil, manifest.Errorf(manifest.Internal, "decode manifest %s: %w", id, err)
 	}
-	return m, b, nil
+	return &m, b, nil
 }
 
 func isRegulator(st State, cfg manifest.Config) bool {
@@ -719,7 +711,7 @@ func (c *Contract) step(st State, raw []byte, steps []manifest.Step) ([]byte, er
 	if st, err = readAhead(st, ahead...); err != nil {
 		return nil, manifest.Errorf(manifest.Unavailable, "read: %w", err)
 	}
-	m, stored, err := c.versions.load(st, s.Manifest)
+	m, stored, err := loadManifest(st, s.Manifest)
 	if err != nil {
 		return nil, manifest.WithOp(err, "", s.Manifest)
 	}

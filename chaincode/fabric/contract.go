@@ -135,10 +135,10 @@ func callerOf(ctx contractapi.TransactionContextInterface) chaincode.Caller {
 	return chaincode.Caller{MSP: msp, ID: id}
 }
 
-// callerOf is callerOf(ctx), remembered by the creator's bytes.
-func (c *Contract) callerOf(ctx contractapi.TransactionContextInterface) chaincode.Caller {
-	creator, err := ctx.GetStub().GetCreator()
-	if err != nil {
+// callerOf is callerOf(ctx), remembered by the creator's bytes (nil: the
+// stub gave none).
+func (c *Contract) callerOf(ctx contractapi.TransactionContextInterface, creator []byte) chaincode.Caller {
+	if creator == nil {
 		return callerOf(ctx)
 	}
 	if v, ok := recent.GetBytes(&c.callers, creator); ok {
@@ -195,7 +195,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 			}
 		}
 	}
-	st, err := newState(stub, c.callerOf(ctx), &c.values)
+	st, err := newState(stub, c.callerOf(ctx, creator), &c.values)
 	if err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)
 	}
@@ -204,7 +204,7 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	}
 	bs := make([][]byte, len(raw))
 	for i, b := range raw {
-		if bs[i], err = c.values.DecodeMax(b, MaxArgBytes); err != nil {
+		if bs[i], err = packed.DecodeMax(b, MaxArgBytes); err != nil {
 			return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: %v", fn, i+1, err)
 		}
 	}

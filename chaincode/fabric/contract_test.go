@@ -228,14 +228,7 @@ func TestCallerComesFromTheClientIdentity(t *testing.T) {
 	}
 	// The event names the transaction's id, time and submitter, which its
 	// header holds, rather than repeat them (package docref).
-	payload, err := docref.Decode(stub.event.payload, stub.written)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev chaincode.Event
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev := restoredEvent(t, stub)
 	if raw := string(stub.event.payload); strings.Contains(raw, ev.Caller.ID) || strings.Contains(raw, ev.TxID) {
 		t.Errorf("the event payload as sent repeats the caller or the transaction id: %q", raw)
 	}
@@ -253,19 +246,27 @@ func TestCallerComesFromTheClientIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		payload, err := docref.Decode(stub.event.payload, stub.written)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ev chaincode.Event
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			t.Fatal(err)
-		}
+		ev := restoredEvent(t, stub)
 		id, _ := base64.StdEncoding.DecodeString(ev.Caller.ID)
 		if ev.Caller.MSP != msp || !strings.HasPrefix(string(id), "x509::CN=User1@"+strings.ToLower(msp)) {
 			t.Errorf("caller of a %s creator: %+v (id %q)", msp, ev.Caller, id)
 		}
 	}
+}
+
+// restoredEvent is the stub's event as the gateway's Fabric backend reads
+// it: its references restored from the write set and the header.
+func restoredEvent(t *testing.T, stub *fakeStub) chaincode.Event {
+	t.Helper()
+	payload, err := docref.Decode(stub.event.payload, stub.written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev chaincode.Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 func TestErrorsKeepTheirCode(t *testing.T) {
@@ -496,14 +497,7 @@ func TestDocumentTravelsOnce(t *testing.T) {
 	if err != nil || !bytes.Equal(out, doc) {
 		t.Errorf("restored response = %.40q, %v; want the written document", out, err)
 	}
-	payload, err := docref.Decode(stub.event.payload, stub.written)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev chaincode.Event
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev := restoredEvent(t, stub)
 	if ev.Type != "manifest.pickup" || !bytes.Equal(ev.Manifest, doc) || ev.Hash != manifest.Hash(doc) {
 		t.Errorf("restored event %s carries a %d-byte manifest (hash %s), want the written one (%s)", ev.Type, len(ev.Manifest), ev.Hash, manifest.Hash(doc))
 	}

@@ -303,23 +303,6 @@ func (c *Cache) Decode(b []byte) ([]byte, error) {
 	return v, err
 }
 
-// DecodeMax is DecodeMax(b, max), remembered for values of up to 64 KB:
-// for arguments, which each endorser of a transaction unpacks and which
-// a client, not the contract, chose.
-func (c *Cache) DecodeMax(b []byte, max int) ([]byte, error) {
-	if !Packed(b) {
-		return b, nil
-	}
-	if v, ok := recent.GetBytes(&c.byPacked, b); ok && len(v) <= max {
-		return v, nil
-	}
-	v, err := DecodeMax(b, max)
-	if err == nil && len(v) <= 64<<10 {
-		c.remember(b, v)
-	}
-	return v, err
-}
-
 func (c *Cache) remember(b, v []byte) {
 	c.byPlain.Put(string(v), b)
 	c.byPacked.Put(string(b), v)

@@ -331,24 +331,4 @@ func TestDecodeMax(t *testing.T) {
 		t.Errorf("a literal value is not bounded: %q, %v", got, err)
 	}
 
-	// Remembered, the bound still holds; a large value is not kept.
-	var c Cache
-	for range 2 {
-		if got, err := c.DecodeMax(enc, len(v)); err != nil || !bytes.Equal(got, v) {
-			t.Fatalf("Cache.DecodeMax at the bound: %v", err)
-		}
-	}
-	if c.byPacked.Len() != 1 {
-		t.Errorf("Cache.DecodeMax remembered %d values, want 1", c.byPacked.Len())
-	}
-	if _, err := c.DecodeMax(enc, len(v)-1); err == nil {
-		t.Error("a remembered value one byte over the bound was read")
-	}
-	big := bytes.Repeat([]byte("b"), 64<<10+1)
-	if got, err := c.DecodeMax(Encode(big), MaxLen); err != nil || !bytes.Equal(got, big) {
-		t.Fatalf("Cache.DecodeMax of %d bytes: %v", len(big), err)
-	}
-	if c.byPacked.Len() != 1 {
-		t.Error("a value of more than 64 KB was remembered")
-	}
 }
