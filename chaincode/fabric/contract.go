@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 	"github.com/hyperledger/fabric-contract-api-go/v2/serializer"
@@ -62,14 +63,15 @@ func NewContract(cc chaincode.Invoker) *Contract {
 }
 
 // NewChaincode returns the chaincode (a shim.Chaincode) serving the contract.
-func NewChaincode(cc chaincode.Invoker) (*contractapi.ContractChaincode, error) {
-	ch, err := contractapi.NewChaincode(NewContract(cc))
+func NewChaincode(cc chaincode.Invoker) (*Chaincode, error) {
+	c := NewContract(cc)
+	ch, err := contractapi.NewChaincode(c)
 	if err != nil {
 		return nil, err
 	}
 	ch.DefaultContract = Name
 	ch.TransactionSerializer = passThrough{}
-	return ch, nil
+	return &Chaincode{ContractChaincode: ch, contract: c}, nil
 }
 
 // passThrough is contractapi's JSON serializer without its JSON-schema
@@ -166,33 +168,17 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	// per Put; a no-op on a peer without write batching. Reads are
 	// unaffected: Fabric never shows a transaction its own writes.
 	stub.StartWriteBatch()
-	raw := make([][]byte, len(args))
-	var transient map[string][]byte
-	for i, a := range args {
-		raw[i] = []byte(a)
-		if a == docref.TransientArg {
-			if transient == nil {
-				if transient, err = stub.GetTransient(); err != nil {
-					return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: transient data: %v", fn, i+1, err)
-				}
-			}
-			var ok bool
-			if raw[i], ok = transient[docref.TransientKey(i+1)]; !ok {
-				return "", manifest.Errorf(manifest.Invalid, "%s: argument %d: sent as transient data, which the proposal does not hold", fn, i+1)
-			}
-		}
+	raw, err := arguments(stub, fn, args)
+	if err != nil {
+		return "", err
 	}
-	// Another peer's endorsement of the same proposal: replay it (replay.go).
+	// Another peer's endorsement of the same proposal is replayed
+	// (replay.go), usually before contractapi is entered (Chaincode).
 	creator, _ := stub.GetCreator()
 	digest, replayable := proposalDigest(stub, creator, fn, raw)
 	if replayable {
-		if r, ok := c.replays.Get(digest); ok {
-			if res, done, err := r.replay(stub); done {
-				if err != nil {
-					return "", manifest.Errorf(manifest.Unavailable, "%s: %w", fn, err)
-				}
-				return string(res), nil
-			}
+		if res, done, err := c.replay(stub, fn, digest); done {
+			return string(res), err
 		}
 	}
 	st, err := newState(stub, c.callerOf(ctx, creator), &c.values)
@@ -220,6 +206,30 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 		c.replays.Put(digest, st.rec)
 	}
 	return string(res), nil
+}
+
+// arguments are fn's arguments as sent, each taken from the proposal's
+// transient data where it was sent there (docref.TransientArg).
+func arguments(stub shim.ChaincodeStubInterface, fn string, args []string) ([][]byte, error) {
+	raw := make([][]byte, len(args))
+	var transient map[string][]byte
+	for i, a := range args {
+		raw[i] = []byte(a)
+		if a != docref.TransientArg {
+			continue
+		}
+		if transient == nil {
+			var err error
+			if transient, err = stub.GetTransient(); err != nil {
+				return nil, manifest.Errorf(manifest.Invalid, "%s: argument %d: transient data: %v", fn, i+1, err)
+			}
+		}
+		var ok bool
+		if raw[i], ok = transient[docref.TransientKey(i+1)]; !ok {
+			return nil, manifest.Errorf(manifest.Invalid, "%s: argument %d: sent as transient data, which the proposal does not hold", fn, i+1)
+		}
+	}
+	return raw, nil
 }
 
 // The transactions, in the order of chaincode.Functions. Each argument is

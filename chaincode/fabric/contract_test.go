@@ -33,7 +33,7 @@ import (
 type stubHost struct {
 	t   testing.TB
 	l   *fakeLedger
-	cc  *contractapi.ContractChaincode
+	cc  *Chaincode
 	ids *identities
 
 	// twoEndorsers runs every proposal twice at once through the one

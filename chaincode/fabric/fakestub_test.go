@@ -58,6 +58,7 @@ type fakeStub struct {
 	transient map[string][]byte
 
 	trips    int // read requests to the peer: one per GetState, one per GetMultipleStates
+	creators int // GetCreator calls (contractapi makes one for every proposal it dispatches)
 	reads    map[string]uint64
 	ranges   []fakeRange
 	writes   map[string][]byte
@@ -112,7 +113,7 @@ func (s *fakeStub) FinishWriteBatch() error { return nil }
 func (s *fakeStub) GetTxID() string                                 { return s.txID }
 func (s *fakeStub) GetChannelID() string                            { return "wasteledger" }
 func (s *fakeStub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.ts, nil }
-func (s *fakeStub) GetCreator() ([]byte, error)                     { return s.creator, nil }
+func (s *fakeStub) GetCreator() ([]byte, error)                     { s.creators++; return s.creator, nil }
 
 func (s *fakeStub) GetState(key string) ([]byte, error) {
 	s.trips++

@@ -75,6 +75,23 @@ func TestReplayedEndorsement(t *testing.T) {
 	if second.trips != 1 {
 		t.Errorf("the replay asked the peer %d times, want once", second.trips)
 	}
+	if second.creators != 1 {
+		t.Errorf("the replay asked for the creator %d times, want once: contractapi was entered", second.creators)
+	}
+	// The function named as contractapi also reads it, with the contract's
+	// name or a lower-case first letter: the same transaction, replayed.
+	for _, name := range []string{Name + ":Handover", "handover"} {
+		named := proposal([]byte(name), body)
+		if r := shared.Invoke(named); counted.n.Load() != 1 || named.creators != 1 {
+			t.Errorf("%s: the contract ran again or contractapi was entered (%d %s)", name, r.Status, r.Message)
+		} else {
+			sameEndorsement(t, name+" vs Handover", second, named, r2, r)
+		}
+	}
+	// Another contract's function goes to contractapi.
+	if r := shared.Invoke(proposal([]byte("org.hyperledger.fabric:GetMetadata"))); r.Status != 200 || !bytes.Contains(r.Payload, []byte(`"Handover"`)) {
+		t.Errorf("GetMetadata: %d %s", r.Status, r.Message)
+	}
 	cold, err := NewChaincode(chaincode.NewForPeers())
 	if err != nil {
 		t.Fatal(err)

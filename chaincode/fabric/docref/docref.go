@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
+
+	"wasteledger/internal/recent"
 )
 
 // MinLen is the size from which a written value is referenced rather than
@@ -88,11 +90,8 @@ type Header struct {
 func (h Header) Fact(key string) ([]byte, bool) {
 	var id string
 	if key == FactCaller {
-		ci, err := cid.New(creator(h.Creator))
-		if err != nil {
-			return nil, false
-		}
-		if id, err = ci.GetID(); err != nil {
+		var ok bool
+		if id, ok = submitterID(h.Creator); !ok {
 			return nil, false
 		}
 	}
@@ -102,6 +101,30 @@ func (h Header) Fact(key string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// submitterIDs remembers the submitter id of each creator (serialized
+// identity) seen lately: it is a function of the creator's bytes alone,
+// parsing the certificate was most of the cost of restoring an event, and
+// the few client identities of a network submit every transaction.
+var submitterIDs recent.Map[string, string]
+
+// submitterID is the id cid gives the chaincode for creator; false when
+// creator is not an X.509 identity.
+func submitterID(c []byte) (string, bool) {
+	if id, ok := recent.GetBytes(&submitterIDs, c); ok {
+		return id, true
+	}
+	ci, err := cid.New(creator(c))
+	if err != nil {
+		return "", false
+	}
+	id, err := ci.GetID()
+	if err != nil {
+		return "", false
+	}
+	submitterIDs.Put(string(c), id)
+	return id, true
 }
 
 // creator is the one stub method cid.New asks for.

@@ -211,18 +211,24 @@ func TestDocumentsRestoredFromTheWriteSet(t *testing.T) {
 // them from the transaction's header: the submitter's id as the chaincode
 // library gives it, "x509::" subject "::" issuer in base64.
 func TestFactsRestoredFromTheHeader(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	creatorOf := func(cn string) []byte {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+			NotBefore: t0, NotAfter: t0.Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustMarshal(&msp.SerializedIdentity{Mspid: "CarrierMSP", IdBytes: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})})
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "User1@carrier.example.com"},
-		NotBefore: t0, NotAfter: t0.Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
+	idOf := func(cn string) string {
+		return base64.StdEncoding.EncodeToString([]byte("x509::CN=" + cn + "::CN=" + cn))
 	}
-	creator := mustMarshal(&msp.SerializedIdentity{Mspid: "CarrierMSP", IdBytes: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})})
-	callerID := base64.StdEncoding.EncodeToString([]byte("x509::CN=User1@carrier.example.com::CN=User1@carrier.example.com"))
+	creator := creatorOf("User1@carrier.example.com")
+	callerID := idOf("User1@carrier.example.com")
 	id := strings.Repeat("ab", 32)
 	at := t0.Add(3 * time.Minute) // makeBlock's time of block 3, transaction 0
 	event := []byte(`{"v":1,"type":"org.registered","tx_id":"` + id + `","time":"` + at.Format(time.RFC3339Nano) +
@@ -238,6 +244,22 @@ func TestFactsRestoredFromTheHeader(t *testing.T) {
 	}
 	if txs[0].RestoreErr != nil || !bytes.Equal(txs[0].EventPayload, event) {
 		t.Errorf("restored event %q (%v), want %q", txs[0].EventPayload, txs[0].RestoreErr, event)
+	}
+	// The submitter's id is remembered by the creator's bytes: each
+	// creator, asked again or after another, gives its own.
+	for _, cn := range []string{"User2@carrier.example.com", "User1@carrier.example.com", "User2@carrier.example.com"} {
+		tx2 := tx
+		if tx2.creator = creator; cn != "User1@carrier.example.com" {
+			tx2.creator = creatorOf(cn)
+		}
+		txs, err := parseBlock(makeBlock(3, tx2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Replace(event, []byte(callerID), []byte(idOf(cn)), 1)
+		if txs[0].RestoreErr != nil || !bytes.Equal(txs[0].EventPayload, want) {
+			t.Errorf("submitted by %s: restored event %q (%v), want %q", cn, txs[0].EventPayload, txs[0].RestoreErr, want)
+		}
 	}
 	// Another submitter, or none that is X.509: not this event.
 	for name, c := range map[string][]byte{
