@@ -398,9 +398,9 @@ func TestWarmAndColdEndorsersAgree(t *testing.T) {
 	}
 }
 
-// An argument sent packed, in the arguments or in the transient data (as
-// the gateway's Fabric backend sends those of packed.MinLen bytes or
-// more), is the argument: the endorsement is the same byte for byte as for
+// An argument sent packed, in the arguments or in the transient data
+// (where the gateway's Fabric backend sends those of packed.MinLen bytes
+// or more, literal), is the argument: the endorsement is the same byte for byte as for
 // the literal one. One that inflates beyond MaxArgBytes, is not DEFLATE or
 // is missing from the transient data is refused as invalid.
 func TestPackedArguments(t *testing.T) {
@@ -428,14 +428,16 @@ func TestPackedArguments(t *testing.T) {
 		t.Error("a packed argument endorses differently from the literal one")
 	}
 
-	// Sent as transient data, as the gateway's Fabric backend submits it:
-	// the same endorsement again.
-	viaTransient := h.l.newStub(creator, literal.ts.AsTime(), []byte("Handover"), []byte(docref.TransientArg))
-	viaTransient.txID = literal.txID
-	viaTransient.transient = map[string][]byte{docref.TransientKey(1): small}
-	if rt := h.cc.Invoke(viaTransient); rt.Status != 200 || !bytes.Equal(rl.Payload, rt.Payload) ||
-		!reflect.DeepEqual(literal.writes, viaTransient.writes) || !bytes.Equal(literal.event.payload, viaTransient.event.payload) {
-		t.Errorf("an argument sent as transient data endorses differently from the literal one (%d %s)", rt.Status, rt.Message)
+	// Sent as transient data, literal as the gateway's Fabric backend
+	// submits it, or packed: the same endorsement again.
+	for name, arg := range map[string][]byte{"literal": body, "packed": small} {
+		viaTransient := h.l.newStub(creator, literal.ts.AsTime(), []byte("Handover"), []byte(docref.TransientArg))
+		viaTransient.txID = literal.txID
+		viaTransient.transient = map[string][]byte{docref.TransientKey(1): arg}
+		if rt := h.cc.Invoke(viaTransient); rt.Status != 200 || !bytes.Equal(rl.Payload, rt.Payload) ||
+			!reflect.DeepEqual(literal.writes, viaTransient.writes) || !bytes.Equal(literal.event.payload, viaTransient.event.payload) {
+			t.Errorf("an argument sent %s as transient data endorses differently from the literal one (%d %s)", name, rt.Status, rt.Message)
+		}
 	}
 	lost := h.l.newStub(creator, time.Now(), []byte("Handover"), []byte(docref.TransientArg))
 	lost.transient = map[string][]byte{docref.TransientKey(2): small}
