@@ -18,9 +18,9 @@ import (
 )
 
 // MaxArgBytes bounds an argument sent packed (package packed): the
-// gateway's Fabric backend packs every argument of packed.MinLen bytes or
-// more and sends it as transient data (docref.TransientArg). A literal
-// argument is taken as it is; no argument of the contract starts with byte
+// gateway's Fabric backend packs an evaluation's arguments of
+// packed.MinLen bytes or more (a submitted transaction's go literal as
+// transient data, docref.TransientArg). A literal argument is taken as it is; no argument of the contract starts with byte
 // 0 or is docref.TransientArg. The bound is eight times the gateway's
 // largest request body.
 const MaxArgBytes = 8 << 20
@@ -172,15 +172,10 @@ func (c *Contract) invoke(ctx contractapi.TransactionContextInterface, fn string
 	if err != nil {
 		return "", err
 	}
-	// Another peer's endorsement of the same proposal is replayed
-	// (replay.go), usually before contractapi is entered (Chaincode).
+	// A proposal Chaincode.Invoke could not replay runs here; the run is
+	// recorded for the other endorsers (replay.go).
 	creator, _ := stub.GetCreator()
 	digest, replayable := proposalDigest(stub, creator, fn, raw)
-	if replayable {
-		if res, done, err := c.replay(stub, fn, digest); done {
-			return string(res), err
-		}
-	}
 	st, err := newState(stub, c.callerOf(ctx, creator), &c.values)
 	if err != nil {
 		return "", manifest.Errorf(manifest.Internal, "%s: %w", fn, err)

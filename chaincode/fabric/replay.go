@@ -107,29 +107,16 @@ func (ch *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	}
 	creator, _ := stub.GetCreator()
 	if digest, ok := proposalDigest(stub, creator, fn, raw); ok {
-		stub.StartWriteBatch() // as the contract's invoke does
-		if res, done, err := ch.contract.replay(stub, fn, digest); done {
-			if err != nil {
-				return shim.Error(err.Error())
+		if r, ok := ch.contract.replays.Get(digest); ok {
+			stub.StartWriteBatch() // as the contract's invoke does
+			if res, done, err := r.replay(stub); err != nil {
+				return shim.Error(manifest.Errorf(manifest.Unavailable, "%s: %w", fn, err).Error())
+			} else if done {
+				return shim.Success(res)
 			}
-			return shim.Success(res)
 		}
 	}
 	return ch.ContractChaincode.Invoke(stub)
-}
-
-// replay answers the proposal with the given digest as its recorded run
-// did; done is false when there is no recording or the peer holds other
-// values than the run read, and the contract must run.
-func (c *Contract) replay(stub shim.ChaincodeStubInterface, fn string, digest [sha256.Size]byte) (res []byte, done bool, err error) {
-	r, ok := c.replays.Get(digest)
-	if !ok {
-		return nil, false, nil
-	}
-	if res, done, err = r.replay(stub); err != nil {
-		err = manifest.Errorf(manifest.Unavailable, "%s: %w", fn, err)
-	}
-	return res, done, err
 }
 
 // replay answers the proposal as r did when the peer holds the values r
