@@ -149,6 +149,19 @@ func peersDisagree(err error) bool {
 	return ok && endorsersDiffer(s)
 }
 
+// tooFewEndorsers reports whether err says the gateway found no set of
+// peers that satisfies the endorsement policy: nothing was endorsed. With
+// one peer of four down, OutOf(3) has no peer to spare, and a peer that
+// the gateway's view of the channel briefly lacks under load leaves none.
+func tooFewEndorsers(err error) bool {
+	var e *manifest.Error
+	if !errors.As(err, &e) || e.Code != manifest.Unavailable || e.Err == nil {
+		return false
+	}
+	s, ok := status.FromError(e.Err)
+	return ok && s.Code() == codes.FailedPrecondition
+}
+
 // endorsersDiffer reports whether the gateway refused to assemble a
 // transaction because its endorsements differ.
 func endorsersDiffer(s *status.Status) bool {

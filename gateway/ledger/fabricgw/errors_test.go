@@ -122,6 +122,13 @@ func TestCommitErrorsAndRetryClasses(t *testing.T) {
 		t.Errorf("peersDisagree: payload mismatch %v, other abort %v, mvcc %v, contract %v; want true false false false",
 			peersDisagree(behind), peersDisagree(refused), peersDisagree(mvcc), peersDisagree(contract))
 	}
+	tooFew := toError("Diagnose", stageEndorse, status.Error(codes.FailedPrecondition,
+		"no combination of peers can be derived which satisfy the endorsement policy: no peer combination can satisfy the endorsement policy"))
+	denied := toError("Diagnose", stageEndorse, status.Error(codes.FailedPrecondition, "access denied: channel [wasteledger] creator org unknown"))
+	if !tooFewEndorsers(tooFew) || tooFewEndorsers(denied) || tooFewEndorsers(refused) || tooFewEndorsers(behind) {
+		t.Errorf("tooFewEndorsers: no combination %v, access denied %v, other abort %v, mismatch %v; want true false false false",
+			tooFewEndorsers(tooFew), tooFewEndorsers(denied), tooFewEndorsers(refused), tooFewEndorsers(behind))
+	}
 	for _, fn := range DefaultRetryable {
 		if _, ok := chaincode.Functions[fn]; !ok {
 			t.Errorf("DefaultRetryable names %s, not a contract function", fn)

@@ -30,7 +30,10 @@
 //   - a read conflict (MVCC or phantom) of a retryable function (see
 //     DefaultRetryable) is retried as a new transaction, a bounded number
 //     of times; so is, for any function, an endorsement refused because
-//     the endorsers' results differ (a peer a block behind the others).
+//     the endorsers' results differ (a peer a block behind the others) or
+//     because too few peers are there to satisfy the endorsement policy
+//     (one down, another briefly out of the gateway's view), for up to
+//     behindRetryFor.
 //
 // Submit returns once the gateway peer has committed the transaction and
 // every other peer that answers has too (bounded by the propagation
@@ -416,13 +419,15 @@ func (l *Ledger) submit(ctx context.Context, og *org, fn string, args call) (led
 		if err == nil {
 			return c, nil
 		}
-		// Peers that disagree were not all at the same height: nothing was
-		// ordered, so any function may be endorsed again, for as long as a
-		// lagging peer takes to catch up. A read conflict is retried only
-		// for functions that are safe to run again.
+		// Peers that disagree were not all at the same height, and too few
+		// peers to endorse is a peer down or briefly missing from the
+		// gateway's view: nothing was ordered, so any function may be
+		// endorsed again, for as long as a lagging peer takes to catch up.
+		// A read conflict is retried only for functions that are safe to
+		// run again.
 		again := false
 		switch {
-		case peersDisagree(err):
+		case peersDisagree(err), tooFewEndorsers(err):
 			again = time.Since(start) < behindRetryFor
 		case l.o.retryable[fn] && isReadConflict(err):
 			conflicts++
